@@ -89,6 +89,7 @@ $(B)/obj/controlplane/%.o: CFLAGS_X := $(CP_CFLAGS)
 $(B)/obj/dataplane/%.o: CFLAGS_X := $(DP_CFLAGS)
 $(B)/obj/tests/unit/%.o: CFLAGS_X := $(TEST_CFLAGS) $(CP_CFLAGS)
 $(B)/obj/tests/unit/test_dp_%.o: CFLAGS_X := $(TEST_CFLAGS) $(DP_CFLAGS)
+$(B)/obj/tests/unit/util_dp_%.o: CFLAGS_X := $(TEST_CFLAGS) $(DP_CFLAGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -111,7 +112,10 @@ $(B)/lifecast-cp: $(call obj,controlplane/cp_main.c) $(CP_LINK)
 $(B)/lifecastctl: $(call obj,$(CTL_SRC)) $(CP_LINK)
 	$(CC) $(SANLD) -o $@ $^ $(CP_LIBS) $(LDFLAGS)
 
-$(B)/lifecast-dp: $(call obj,dataplane/dp_main.c) $(LIBDP) $(LIBFLV) $(LIBRTMP)
+# The dataplane reads lifecast.conf with the control plane's loader (pure C).
+DP_SHARED := $(call obj,controlplane/cp_config.c controlplane/cp_log.c)
+
+$(B)/lifecast-dp: $(call obj,dataplane/dp_main.c) $(LIBDP) $(DP_SHARED) $(LIBFLV) $(LIBRTMP)
 	$(CC) $(SANLD) -o $@ $^ $(DP_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
 
 # ---- unit tests: one CUnit runner per area, the suite list generated ----
@@ -122,7 +126,7 @@ unit_link_rtmp := $(LIBRTMP)
 unit_link_flv  := $(LIBFLV) $(LIBRTMP)
 unit_link_cp   := $(CP_LINK)
 unit_link_chat := $(CP_LINK)
-unit_link_dp   := $(LIBDP) $(LIBFLV) $(LIBRTMP)
+unit_link_dp   := $(LIBDP) $(DP_SHARED) $(LIBFLV) $(LIBRTMP)
 unit_libs_rtmp := $(CRYPTO_LIBS)
 unit_libs_flv  := $(CRYPTO_LIBS)
 unit_libs_cp   := $(CP_LIBS)
@@ -139,7 +143,7 @@ define unit_rule
 $(B)/obj/tests/unit/unit_main_$(1).o: tests/unit/unit_main.c $(B)/gen/unit_list_$(1).h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASEFLAGS) $$(TEST_CFLAGS) -DUNIT_LIST='"$(B)/gen/unit_list_$(1).h"' -DUNIT_AREA='"$(1)"' -c $$< -o $$@
-$(B)/unit-$(1): $(B)/obj/tests/unit/unit_main_$(1).o $(call obj,$(wildcard tests/unit/test_$(1)_*.c) $(wildcard tests/unit/util_*.c)) $$(unit_link_$(1))
+$(B)/unit-$(1): $(B)/obj/tests/unit/unit_main_$(1).o $(call obj,$(wildcard tests/unit/test_$(1)_*.c) $(wildcard tests/unit/util_$(1)_*.c)) $$(unit_link_$(1))
 	$$(CC) $$(SANLD) -o $$@ $$^ $$(unit_libs_$(1)) $$(TEST_LIBS) $$(LDFLAGS)
 endef
 $(foreach a,$(UNIT_AREAS),$(eval $(call unit_rule,$(a))))
@@ -177,7 +181,7 @@ fuzz_src_rtmp := $(RTMP_SRC)
 fuzz_src_flv  := $(FLV_SRC) $(RTMP_SRC)
 fuzz_src_cp   := $(CP_SRC) $(CHAT_SRC) $(FLV_SRC) $(RTMP_SRC)
 fuzz_src_chat := $(CP_SRC) $(CHAT_SRC) $(FLV_SRC) $(RTMP_SRC)
-fuzz_src_dp   := $(DP_SRC) $(FLV_SRC) $(RTMP_SRC)
+fuzz_src_dp   := $(DP_SRC) controlplane/cp_config.c controlplane/cp_log.c $(FLV_SRC) $(RTMP_SRC)
 fuzz_flags_cp   := $(CP_CFLAGS)
 fuzz_flags_chat := $(CP_CFLAGS)
 fuzz_flags_dp   := $(DP_CFLAGS)
