@@ -1,0 +1,318 @@
+/* Worker lcores: creation on the worker's NUMA node, the poll loop, TX
+ * buffering and the adaptive idle policy. */
+#include "dataplane/dp_worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "controlplane/cp_log.h"
+#include "dataplane/dp_tcp.h"
+
+#define HDR_DATAROOM 256          /* TCP/IP headers + L2 headroom */
+#define POOL_CACHE 256
+#define IDLE_SPINS 256            /* empty polls before the first sleep */
+#define IDLE_FIRST_SLEEP_US 8
+#define ARP_TICK_US 1000
+
+uint16_t dp_txbuf_flush(struct dp_txbuf *tb)
+{
+	uint16_t sent;
+
+	if (tb->n == 0)
+		return 0;
+	sent = rte_eth_tx_burst(tb->port, tb->queue, tb->pkts, tb->n);
+	if (sent < tb->n)
+		memmove(tb->pkts, tb->pkts + sent, sizeof(tb->pkts[0]) * (size_t)(tb->n - sent));
+	tb->n = (uint16_t)(tb->n - sent);
+	return tb->n;
+}
+
+void dp_txbuf_discard(struct dp_txbuf *tb, uint64_t *drops)
+{
+	for (uint16_t i = 0; i < tb->n; i++) {
+		rte_pktmbuf_free(tb->pkts[i]);
+		(*drops)++;
+	}
+	tb->n = 0;
+}
+
+static void txbuf_add(struct dp_txbuf *tb, struct rte_mbuf *m, uint64_t *drops)
+{
+	if (tb->n >= DP_BURST)
+		dp_txbuf_flush(tb);
+	if (tb->n == DP_TXBUF_SIZE) {
+		rte_pktmbuf_free(m); /* the port has not taken anything for a while */
+		(*drops)++;
+		return;
+	}
+	tb->pkts[tb->n++] = m;
+}
+
+static void worker_tx(void *arg, struct rte_mbuf *m)
+{
+	struct dp_worker *w = arg;
+
+	txbuf_add(&w->tx_data, m, &w->net.st.drop_tx_full);
+}
+
+static void worker_tx_exc(void *arg, struct rte_mbuf *m)
+{
+	struct dp_worker *w = arg;
+
+	/* RX flags must not look like TX offload requests to the TAP. */
+	m->ol_flags = 0;
+	txbuf_add(&w->tx_exc, m, &w->net.st.drop_exc_full);
+}
+
+static int worker_forward(void *arg, uint16_t to, struct rte_mbuf *m)
+{
+	struct dp_worker *w = arg;
+
+	if (to >= w->app->nb_workers)
+		return -EINVAL;
+	return rte_ring_enqueue(w->app->workers[to]->ring, m) == 0 ? 0 : -ENOBUFS;
+}
+
+static int worker_net_init(struct dp_worker *w, const struct rte_ether_addr *mac)
+{
+	const struct dp_app *app = w->app;
+	struct dp_net_cfg cfg = {
+		.ip = app->conf.ip,
+		.netmask = app->conf.netmask,
+		.gateway = app->conf.gw,
+		.mac = *mac,
+		.worker_id = w->id,
+		.nb_workers = app->nb_workers,
+		.soft_dispatch = !app->hw_rss,
+		.rx_csum_flags = app->rx_csum,
+		.arp_timeout_us = app->conf.arp_timeout_ms * 1000,
+	};
+	struct dp_net_ops ops = {
+		.tx = worker_tx,
+		.tx_exception = app->exc_port != DP_PORT_NONE ? worker_tx_exc : NULL,
+		.forward = app->nb_workers > 1 ? worker_forward : NULL,
+		.arg = w,
+	};
+	return dp_net_init(&w->net, &cfg, &ops, w->pool);
+}
+
+static struct dp_tcp_stack *worker_tcp_create(struct dp_worker *w)
+{
+	const struct dp_conf *c = &w->app->conf;
+	struct dp_tcp_cfg cfg;
+	struct dp_tcp_ops ops = { .ip_output = dp_net_ip_output, .arg = &w->net };
+
+	dp_tcp_cfg_defaults(&cfg);
+	cfg.local_ip = c->ip;
+	cfg.max_conns = (uint32_t)c->tcp_max_conns;
+	cfg.syn_backlog = (uint32_t)c->tcp_syn_backlog;
+	cfg.syncookies = (int)c->tcp_syncookies;
+	cfg.mss = (uint16_t)c->tcp_mss;
+	cfg.rcv_wnd = (uint32_t)c->tcp_rcv_wnd;
+	cfg.snd_buf_max = (uint32_t)c->tcp_snd_buf;
+	cfg.time_wait_ms = (uint32_t)c->tcp_time_wait_ms;
+	cfg.idle_timeout_ms = (uint32_t)c->tcp_idle_timeout_ms;
+	cfg.cc = c->cc;
+	cfg.tx_csum_offload = w->app->tx_csum;
+	return dp_tcp_stack_create(&cfg, w->socket, w->hdr_pool, &ops);
+}
+
+static int worker_pools(struct dp_worker *w, char *msg, size_t msglen)
+{
+	const struct dp_conf *c = &w->app->conf;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	snprintf(name, sizeof(name), "dp_mb%u", w->id);
+	w->pool = rte_pktmbuf_pool_create(name, (unsigned)c->mbufs, POOL_CACHE, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, w->socket);
+	snprintf(name, sizeof(name), "dp_hdr%u", w->id);
+	w->hdr_pool = rte_pktmbuf_pool_create(name, (unsigned)c->hdr_mbufs, POOL_CACHE, 0,
+					      HDR_DATAROOM, w->socket);
+	snprintf(name, sizeof(name), "dp_ring%u", w->id);
+	w->ring = rte_ring_create(name, (unsigned)c->ring_size, w->socket, RING_F_SC_DEQ);
+	if (!w->pool || !w->hdr_pool || !w->ring) {
+		snprintf(msg, msglen, "worker %u: mempool/ring on socket %d: %s", w->id,
+			 w->socket, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int worker_services(struct dp_worker *w, char *msg, size_t msglen)
+{
+	const struct dp_conf *c = &w->app->conf;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	int rc;
+
+	snprintf(name, sizeof(name), "dp_svc%u", w->id);
+	rc = dp_services_init(&w->svc, name, (unsigned)c->tcp_max_conns, w->socket, w->pool);
+	if (rc == 0)
+		rc = dp_services_listen(w->tcp, &w->svc, c->echo, c->discard, c->source);
+	if (rc != 0)
+		snprintf(msg, msglen, "worker %u: services: %s", w->id, strerror(-rc));
+	return rc;
+}
+
+struct dp_worker *dp_worker_create(struct dp_app *app, uint16_t id, unsigned lcore,
+				   const struct rte_ether_addr *mac, char *msg, size_t msglen)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore);
+	struct dp_worker *w = rte_zmalloc_socket("dp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+						 socket);
+
+	if (!w) {
+		snprintf(msg, msglen, "worker %u: no memory on socket %d", id, socket);
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->id = id;
+	w->lcore = lcore;
+	w->socket = socket;
+	w->app = app;
+	w->rxq = id < app->nb_rxq ? id : DP_PORT_NONE;
+	w->tx_data.port = app->port;
+	w->tx_data.queue = id;
+	w->tx_exc.port = app->exc_port;
+	w->tx_exc.queue = id;
+	if (worker_pools(w, msg, msglen) != 0 || worker_net_init(w, mac) != 0)
+		goto fail;
+	w->tcp = worker_tcp_create(w);
+	if (!w->tcp) {
+		snprintf(msg, msglen, "worker %u: tcp stack: %s", id, strerror(errno));
+		goto fail;
+	}
+	w->net.tcp = w->tcp;
+	if (worker_services(w, msg, msglen) != 0)
+		goto fail;
+	return w;
+fail:
+	dp_worker_free(w);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void dp_worker_free(struct dp_worker *w)
+{
+	if (!w)
+		return;
+	dp_tcp_stack_destroy(w->tcp);
+	w->tcp = NULL;
+	w->net.tcp = NULL;
+	dp_net_fini(&w->net);
+	dp_txbuf_discard(&w->tx_data, &w->net.st.drop_tx_full);
+	dp_txbuf_discard(&w->tx_exc, &w->net.st.drop_exc_full);
+	dp_services_fini(&w->svc);
+	rte_ring_free(w->ring);
+	rte_mempool_free(w->hdr_pool);
+	rte_mempool_free(w->pool);
+	rte_free(w);
+}
+
+static inline uint64_t worker_now_us(const struct dp_worker *w)
+{
+	return rte_get_tsc_cycles() / w->app->tsc_per_us;
+}
+
+static unsigned worker_poll(struct dp_worker *w, uint64_t now)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n, work = 0;
+
+	if (w->rxq != DP_PORT_NONE) {
+		n = rte_eth_rx_burst(w->app->port, w->rxq, pkts, DP_BURST);
+		for (unsigned i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			dp_net_rx(&w->net, pkts[i], now);
+		}
+		work += n;
+	}
+	n = rte_ring_dequeue_burst(w->ring, (void **)pkts, DP_BURST, NULL);
+	for (unsigned i = 0; i < n; i++)
+		dp_net_rx_peer(&w->net, pkts[i], now);
+	work += n;
+	if (w->app->exc_port != DP_PORT_NONE) {
+		n = rte_eth_rx_burst(w->app->exc_port, w->id, pkts, DP_BURST);
+		for (unsigned i = 0; i < n; i++)
+			dp_net_rx_exception(&w->net, pkts[i], now);
+		work += n;
+	}
+	return work;
+}
+
+/* Adaptive: after IDLE_SPINS empty polls sleep, doubling up to the
+ * configured maximum; any packet resets the back-off. */
+static void worker_idle(struct dp_worker *w, unsigned work)
+{
+	struct dp_worker_loop *l = &w->loop;
+
+	if (work) {
+		l->busy_loops++;
+		l->empty_run = 0;
+		l->sleep_us = 0;
+		return;
+	}
+	if (w->app->conf.idle_mode == DP_IDLE_POLL || ++l->empty_run < IDLE_SPINS)
+		return;
+	l->sleep_us = l->sleep_us ? l->sleep_us * 2 : IDLE_FIRST_SLEEP_US;
+	if (l->sleep_us > w->app->conf.idle_sleep_max_us)
+		l->sleep_us = (uint32_t)w->app->conf.idle_sleep_max_us;
+	rte_delay_us_sleep(l->sleep_us);
+	l->sleeps++;
+	l->sleep_us_total += l->sleep_us;
+}
+
+unsigned dp_worker_iterate(struct dp_worker *w)
+{
+	uint64_t now = worker_now_us(w);
+	unsigned work = worker_poll(w, now);
+
+	if (w->tcp)
+		dp_tcp_timers(w->tcp, now);
+	if (now - w->loop.last_arp_us >= ARP_TICK_US) {
+		dp_net_timers(&w->net, now);
+		w->loop.last_arp_us = now;
+	}
+	/* Frames the port pushed back count as work: no sleeping on them. */
+	work += dp_txbuf_flush(&w->tx_data);
+	if (w->tx_exc.port != DP_PORT_NONE)
+		work += dp_txbuf_flush(&w->tx_exc);
+	w->loop.loops++;
+	return work;
+}
+
+void dp_worker_stop(struct dp_worker *w)
+{
+	struct dp_tcp_stack *tcp = w->tcp;
+
+	w->tcp = NULL; /* stats readers stop looking first */
+	w->net.tcp = NULL;
+	dp_tcp_stack_destroy(tcp);
+	for (int i = 0; i < 100 && dp_txbuf_flush(&w->tx_data) > 0; i++)
+		rte_delay_us_sleep(100);
+	dp_txbuf_discard(&w->tx_data, &w->net.st.drop_tx_full);
+	if (w->tx_exc.port != DP_PORT_NONE) {
+		dp_txbuf_flush(&w->tx_exc);
+		dp_txbuf_discard(&w->tx_exc, &w->net.st.drop_exc_full);
+	}
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+
+	cp_info("worker %u on lcore %u (socket %d) rx queue %d", w->id, w->lcore, w->socket,
+		w->rxq == DP_PORT_NONE ? -1 : (int)w->rxq);
+	while (!atomic_load_explicit(&w->app->quit, memory_order_relaxed))
+		worker_idle(w, dp_worker_iterate(w));
+	dp_worker_stop(w);
+	cp_info("worker %u stopped after %llu loops", w->id, (unsigned long long)w->loop.loops);
+	return 0;
+}
