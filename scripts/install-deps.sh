@@ -12,7 +12,7 @@ PKGS=(
   # runtime and test peers
   iproute2 iputils-ping ethtool tcpdump procps psmisc netcat-openbsd
   ffmpeg rtmpdump flvmeta nginx-light libnginx-mod-rtmp ngircd ii
-  python3 python3-websockets
+  python3 python3-websockets lua5.4
 )
 
 missing=()
