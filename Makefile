@@ -78,6 +78,10 @@ endif
 ifneq ($(wildcard dataplane/dp_main.c),)
   BINS += $(B)/lifecast-dp
 endif
+SWARM_SRC := $(wildcard swarm/sw_*.c)
+ifneq ($(SWARM_SRC),)
+  BINS += $(B)/lifecast-swarm
+endif
 
 .PHONY: tools all unit e2e test asan fuzz fuzz-build run clean bench bench-tcp bench-chat
 all: $(BINS) $(TOOL_BINS)
@@ -87,6 +91,7 @@ $(B)/obj/rtmp/%.o: CFLAGS_X :=
 $(B)/obj/flv/%.o: CFLAGS_X :=
 $(B)/obj/controlplane/%.o: CFLAGS_X := $(CP_CFLAGS)
 $(B)/obj/dataplane/%.o: CFLAGS_X := $(DP_CFLAGS)
+$(B)/obj/swarm/%.o: CFLAGS_X := $(DP_CFLAGS)
 $(B)/obj/tests/unit/%.o: CFLAGS_X := $(TEST_CFLAGS) $(CP_CFLAGS)
 $(B)/obj/tests/unit/test_dp_%.o: CFLAGS_X := $(TEST_CFLAGS) $(DP_CFLAGS)
 $(B)/obj/tests/unit/util_dp_%.o: CFLAGS_X := $(TEST_CFLAGS) $(DP_CFLAGS)
@@ -116,6 +121,10 @@ $(B)/lifecastctl: $(call obj,$(CTL_SRC)) $(CP_LINK)
 DP_SHARED := $(call obj,controlplane/cp_config.c controlplane/cp_log.c)
 
 $(B)/lifecast-dp: $(call obj,dataplane/dp_main.c) $(LIBDP) $(DP_SHARED) $(LIBFLV) $(LIBRTMP)
+	$(CC) $(SANLD) -o $@ $^ $(DP_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
+
+# The DPDK viewer-load generator (swarm/sw_*.c, main in sw_main.c).
+$(B)/lifecast-swarm: $(call obj,$(SWARM_SRC)) $(DP_SHARED) $(LIBFLV) $(LIBRTMP)
 	$(CC) $(SANLD) -o $@ $^ $(DP_LIBS) $(CRYPTO_LIBS) $(LDFLAGS)
 
 # ---- unit tests: one CUnit runner per area, the suite list generated ----
@@ -211,6 +220,12 @@ fuzz: fuzz-build
 
 run: all
 	bash scripts/run-demo.sh
+
+bench-tcp: $(B)/lifecast-dp $(B)/tools/dp_tcpsink $(B)/tools/dp_ksource $(B)/tools/dp_tcpclient
+	B=$(B) bash scripts/bench-tcp.sh
+
+bench-chat:
+	B=$(B) bash scripts/bench-chat.sh
 
 clean:
 	rm -rf build build-asan
