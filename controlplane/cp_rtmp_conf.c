@@ -10,6 +10,8 @@
 const struct cp_conf_key cp_rtmp_conf_keys[] = {
 	{ "rtmp", "listen", CP_CONF_ADDR, OFF(listen), ":1935", 0, 0, 0,
 	  "address and TCP port of the RTMP listener (--kernel-listen overrides)" },
+	{ "rtmp", "dataplane", CP_CONF_STR, OFF(dataplane), "", 0, 0, 0,
+	  "dataplane IPC socket (lifecast-dp [dataplane] cp_socket); empty = kernel sockets only" },
 	{ "rtmp", "chunk_size", CP_CONF_UINT, OFF(chunk_size), "4096", 128, 65536, 0,
 	  "outgoing chunk size announced with Set Chunk Size" },
 	{ "rtmp", "max_message_size", CP_CONF_SIZE, OFF(max_message_size), "8M", 1024,

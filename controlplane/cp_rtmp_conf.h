@@ -24,6 +24,7 @@ struct cp_app {
 
 struct cp_rtmp_conf {
 	struct cp_conf_addr listen;
+	char dataplane[CP_CONF_STR_MAX]; /* IPC socket of lifecast-dp; "" = none */
 	uint64_t chunk_size;          /* our outgoing chunk size */
 	uint64_t max_message_size;    /* largest message accepted from a peer */
 	uint64_t chunk_size_cap;      /* largest Set Chunk Size accepted from a peer */

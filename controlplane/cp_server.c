@@ -731,3 +731,25 @@ void cp_server_log_stats(const struct cp_server *srv)
 		(unsigned long long)s->mem_caps);
 	cp_engine_log_stats(srv->eng);
 }
+
+int cp_server_foreach_conn(const struct cp_server *srv,
+			   int (*fn)(void *arg, const struct cp_conn_info *ci), void *arg)
+{
+	for (const struct cp_conn *c = srv->conns; c; c = c->next) {
+		struct cp_conn_info ci = { c->id, c->sess, &c->viewer, c->peer, -1,
+					   c->state == CS_CLOSING, c->t_start, 0, 0 };
+		uv_os_fd_t fd;
+		if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) == 0)
+			ci.fd = fd;
+		if (c->rc_ready) {
+			struct rtmp_conn_state st;
+			rtmp_conn_get_state(&c->rc, &st);
+			ci.bytes_in = st.bytes_in;
+			ci.bytes_out = st.bytes_out;
+		}
+		int rc = fn(arg, &ci);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

@@ -58,4 +58,23 @@ void cp_server_stop(struct cp_server *srv);
 /* Log the server's and the engine's counters (info). */
 void cp_server_log_stats(const struct cp_server *srv);
 
+/* One connection as the management interface shows it (borrowed: valid
+ * during the callback only). */
+struct cp_conn_info {
+	uint64_t conn_id;
+	struct cp_session *sess;         /* NULL during the handshake */
+	const struct cp_viewer *viewer;  /* the viewer side (stream NULL if none) */
+	const char *peer;                /* "ip:port" */
+	int fd;                          /* the socket, for TCP_INFO; -1 if unknown */
+	int closing;
+	uint64_t started_ms;             /* loop time of accept */
+	uint64_t bytes_in, bytes_out;    /* RTMP bytes, handshake excluded */
+};
+
+/* Call fn for every connection, in no particular order, until it returns
+ * non-zero; returns that value or 0. fn must not close connections (collect
+ * ids and act after the walk). */
+int cp_server_foreach_conn(const struct cp_server *srv,
+			   int (*fn)(void *arg, const struct cp_conn_info *ci), void *arg);
+
 #endif

@@ -19,6 +19,8 @@
 static void reg_live(void *arg, struct cp_stream *s, int live)
 {
 	struct cp_engine *e = arg;
+	if (e->state_hook)
+		e->state_hook(e->state_arg, s, live);
 	cp_info("stream=%s/%s id=%llu %s", s->app, s->name, (unsigned long long)s->id,
 		live ? "live" : "offline");
 	if (e->hooks.stream_live)
@@ -45,6 +47,12 @@ int cp_engine_init(struct cp_engine *e, const struct cp_rtmp_conf *conf,
 	cp_registry_init(&e->reg, &lim, &reg_ops, e);
 	e->next_session_id = 1;
 	return 0;
+}
+
+void cp_engine_set_state_hook(struct cp_engine *e, cp_stream_state_fn fn, void *arg)
+{
+	e->state_hook = fn;
+	e->state_arg = arg;
 }
 
 void cp_engine_fini(struct cp_engine *e)
@@ -166,6 +174,8 @@ static void leave_role(struct cp_session *s)
 		cp_info("sess=%llu stream=%s/%s %s left", (unsigned long long)s->id,
 			s->stream->app, s->stream->name, role_name(s->role));
 	if (s->role == CP_ROLE_PUBLISHER) {
+		if (s->ingest)
+			s->ingest->unpublish(s->t);
 		if (s->stream)
 			cp_stream_unpublish(s->stream, s, e->now_ms);
 		e->publishers_now--;
@@ -322,6 +332,9 @@ static int on_publish(struct cp_session *s, const struct rtmp_cmd *c, uint32_t m
 	s->role = CP_ROLE_PUBLISHER;
 	s->stream = st;
 	e->publishers_now++;
+	rc = s->ingest ? s->ingest->publish(s->t, st, s->msid) : 0;
+	if (rc != 0)
+		return fail(s, rc, "publish attach failed");
 	rc = s->ops->control(s->t, CP_CTL_STREAM_BEGIN, s->msid);
 	if (rc == 0)
 		rc = send_status(s, "status", RTMP_NS_PUBLISH_START, "Start publishing", channel);
@@ -341,6 +354,11 @@ static int on_play(struct cp_session *s, const struct rtmp_cmd *c, uint32_t msid
 	if (slice_name(c->stream, name, sizeof(name), 0) != 0) {
 		send_status(s, "error", RTMP_NS_PLAY_STREAMNOTFOUND, "bad stream name", NULL);
 		return fail(s, -EINVAL, "bad play name");
+	}
+	if (e->draining) {
+		e->rejected_drain++;
+		send_status(s, "error", "NetStream.Play.Failed", "server draining", name);
+		return fail(s, -EAGAIN, "play refused: draining");
 	}
 	struct cp_stream *st = cp_registry_find(&e->reg, s->app, name);
 	if ((!st || !st->live) && !e->conf->play_wait) {
@@ -462,7 +480,7 @@ static int ingest(struct cp_session *s, uint8_t type, uint32_t ts, const uint8_t
 	int rc = cp_stream_ingest(s->stream, type, ts, p, len);
 	const struct cp_engine_hooks *h = &s->eng->hooks;
 	if (rc == 0 && h->stream_message)
-		h->stream_message(h->arg, s->stream, type, ts, p, len);
+		h->stream_message(h->arg, s->stream, type, s->stream->last_ts, p, len);
 	return rc;
 }
 
@@ -567,6 +585,51 @@ void cp_session_viewer_event(struct cp_session *s, enum cp_viewer_event ev)
 		s->ops->control(s->t, CP_CTL_STREAM_EOF, s->msid);
 		send_status(s, "status", RTMP_NS_PLAY_UNPUBLISH, "Stream is now unpublished", name);
 	}
+}
+
+/* The publish key of a resynced publisher, as on_publish chose it. */
+static int restore_key(struct cp_session *s, const char *channel, char *key, size_t cap)
+{
+	if (s->app_open) {
+		snprintf(key, cap, "\001session-%llu", (unsigned long long)s->id);
+		return 0;
+	}
+	for (size_t i = 0; i < s->eng->keys->n; i++) {
+		if (strcmp(s->eng->keys->v[i].channel, channel) == 0) {
+			snprintf(key, cap, "%s", s->eng->keys->v[i].secret);
+			return 0;
+		}
+	}
+	return -EINVAL; /* key removed since: the publisher may go on, no takeover */
+}
+
+int cp_session_restore(struct cp_session *s, const struct cp_session_restore *r)
+{
+	struct cp_engine *e = s->eng;
+	struct cp_app fallback;
+	const struct cp_app *app = r->app ? cp_rtmp_conf_app(e->conf, r->app, &fallback) : NULL;
+	if (!app || (r->role != CP_ROLE_NONE && !r->stream))
+		return -EINVAL;
+	snprintf(s->app, sizeof(s->app), "%s", r->app);
+	s->app_open = app->open || e->conf->open_publish;
+	s->connected = 1;
+	s->msid = r->msid;
+	if (r->msid >= s->next_msid)
+		s->next_msid = r->msid + 1;
+	if (r->role == CP_ROLE_PUBLISHER) {
+		char key[CP_STREAM_NAME_MAX];
+		void *prev = NULL;
+		if (restore_key(s, r->stream->name, key, sizeof(key)) != 0)
+			snprintf(key, sizeof(key), "\001restored-%llu", (unsigned long long)s->id);
+		if (cp_stream_publish(r->stream, s, key, &prev) != 0)
+			return -EBUSY;
+		e->publishers_now++;
+	} else if (r->role == CP_ROLE_VIEWER) {
+		e->viewers_now++;
+	}
+	s->role = r->role;
+	s->stream = r->role == CP_ROLE_NONE ? NULL : r->stream;
+	return 0;
 }
 
 void cp_session_detach(struct cp_session *s)

@@ -58,16 +58,33 @@ struct cp_transport_ops {
 	void (*close)(void *t, const char *reason);
 };
 
+/* Optional extra ops of a transport whose chunk layer ingests media itself
+ * (the dataplane): set with cp_session_set_ingest_ops. */
+struct cp_ingest_ops {
+	/* A publish of s was accepted on message stream msid: from now on the
+	 * transport feeds s itself. Called before Publish.Start is sent, so
+	 * the publisher's first media already finds the stream attached. */
+	int (*publish)(void *t, struct cp_stream *s, uint32_t msid);
+	/* The session stopped publishing (FCUnpublish, deleteStream,
+	 * connection gone); the stream enters its grace period. */
+	void (*unpublish)(void *t);
+};
+
 struct cp_engine_hooks {
 	/* A stream went live / ended (after the grace period). */
 	void (*stream_live)(void *arg, const char *app, const char *name, int live);
 	/* Optional: every message a publisher added to stream s (audio, video,
-	 * onMetaData without @setDataFrame), as the publisher timestamped it;
-	 * for the archive. p is valid during the call only. */
+	 * onMetaData without @setDataFrame), ts on the stream clock (continues
+	 * across republish); for the archive. p is valid during the call only.
+	 * The dataplane transport calls it too, for each ARCHIVE_MSG. */
 	void (*stream_message)(void *arg, const struct cp_stream *s, uint8_t type, uint32_t ts,
 			       const uint8_t *p, size_t len);
 	void *arg;
 };
+
+/* Optional hook with the stream itself (its id and `user` slot), called
+ * before hooks.stream_live; set with cp_engine_set_state_hook. */
+typedef void (*cp_stream_state_fn)(void *arg, struct cp_stream *s, int live);
 
 /* Shared by every session of one process. */
 struct cp_engine {
@@ -75,16 +92,23 @@ struct cp_engine {
 	const struct cp_keytab *keys;
 	struct cp_registry reg;
 	struct cp_engine_hooks hooks;
+	cp_stream_state_fn state_hook;
+	void *state_arg;
 	uint64_t now_ms;         /* updated by the owner (event loop time) */
 	uint64_t next_session_id;
 	uint64_t sessions_now, sessions_total, publishers_now, viewers_now;
 	uint64_t rejected_keys, rejected_busy, bad_commands;
+	int draining;             /* maintenance: new plays are refused (lifecastctl drain) */
+	uint64_t rejected_drain;
 };
 
 /* Set up an engine over conf and keys (both must outlive it). hooks may be
  * NULL. Returns 0. */
 int cp_engine_init(struct cp_engine *e, const struct cp_rtmp_conf *conf,
 		   const struct cp_keytab *keys, const struct cp_engine_hooks *hooks);
+
+/* Install the stream-state hook (NULL removes it). */
+void cp_engine_set_state_hook(struct cp_engine *e, cp_stream_state_fn fn, void *arg);
 
 /* Free every stream. Sessions must be gone (or never touched again). */
 void cp_engine_fini(struct cp_engine *e);
@@ -100,6 +124,7 @@ enum cp_role { CP_ROLE_NONE = 0, CP_ROLE_PUBLISHER, CP_ROLE_VIEWER };
 struct cp_session {
 	struct cp_engine *eng;
 	const struct cp_transport_ops *ops;
+	const struct cp_ingest_ops *ingest; /* NULL for the local transport */
 	void *t;
 	uint64_t id;
 	int connected;
@@ -120,6 +145,12 @@ struct cp_session {
 struct cp_session *cp_session_new(struct cp_engine *e, const struct cp_transport_ops *ops,
 				  void *t);
 
+/* Give the session a transport's ingest ops (before any message). */
+static inline void cp_session_set_ingest_ops(struct cp_session *s, const struct cp_ingest_ops *o)
+{
+	s->ingest = o;
+}
+
 /* The connection is going away: unpublish / stop playing now, so the
  * stream never outlives what the session points at. Idempotent. The
  * transport calls it when it starts closing; cp_session_free does it too. */
@@ -133,6 +164,24 @@ void cp_session_free(struct cp_session *s);
  * (the session has already called ops->close with the reason; bad input is
  * -EPROTO, refused publish -EACCES). */
 int cp_session_on_message(struct cp_session *s, const struct rtmp_msg *m);
+
+/* State of a session carried over from an earlier control-plane process
+ * (dataplane resync): the connection is past connect, and may publish or
+ * play a stream. */
+struct cp_session_restore {
+	const char *app;          /* connected app */
+	enum cp_role role;
+	struct cp_stream *stream; /* required unless role is NONE */
+	uint32_t msid;
+};
+
+/* Put a fresh session (from cp_session_new) into state r without sending
+ * anything: connected to r->app, and for a publisher the stream's publisher
+ * again (key: the channel's secret for keyed apps), for a viewer counted
+ * as one (the transport attaches its cp_viewer itself). Returns 0, -EINVAL
+ * (unknown app, missing stream), or -EBUSY (the stream already has another
+ * publisher). */
+int cp_session_restore(struct cp_session *s, const struct cp_session_restore *r);
 
 /* Forward a viewer event from the stream (LIVE, UNPUBLISHED) as onStatus. */
 void cp_session_viewer_event(struct cp_session *s, enum cp_viewer_event ev);

@@ -136,6 +136,34 @@ struct cp_stream *cp_registry_get(struct cp_registry *r, const char *app, const 
 	return s;
 }
 
+struct cp_stream *cp_registry_find_id(struct cp_registry *r, uint64_t id)
+{
+	for (struct cp_stream *s = r->streams; s; s = s->next_in_reg)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+struct cp_stream *cp_registry_adopt(struct cp_registry *r, const char *app, const char *name,
+				    uint64_t id)
+{
+	struct cp_stream *s = cp_registry_find(r, app, name);
+	struct cp_stream *by_id = cp_registry_find_id(r, id);
+	if (id == 0 || (s && s->id != id) || (by_id && by_id != s)) {
+		errno = id == 0 ? EINVAL : EEXIST;
+		return NULL;
+	}
+	if (s)
+		return s;
+	s = cp_registry_get(r, app, name);
+	if (!s)
+		return NULL;
+	s->id = id;
+	if (r->next_id <= id)
+		r->next_id = id + 1;
+	return s;
+}
+
 static int stream_unused(const struct cp_stream *s)
 {
 	return !s->live && !s->publisher && s->nviewers == 0 && !s->in_cb;
@@ -221,6 +249,18 @@ void cp_stream_unpublish(struct cp_stream *s, void *owner, uint64_t now_ms)
 	s->unpublished_at = now_ms;
 	if (s->live && s->reg->lim.grace_ms == 0)
 		stream_end(s);
+}
+
+void cp_stream_restore_grace(struct cp_stream *s, uint64_t now_ms)
+{
+	if (s->publisher)
+		return;
+	s->unpublished_at = now_ms;
+	if (s->live)
+		return;
+	s->live = 1;
+	if (s->reg->ops && s->reg->ops->live)
+		s->reg->ops->live(s->reg->arg, s, 1);
 }
 
 /* Map a publisher timestamp onto the stream clock: a new publisher's first
@@ -404,8 +444,8 @@ int cp_stream_ingest(struct cp_stream *s, uint8_t type, uint32_t ts, const uint8
 		COUNT(s, rejected_msgs, 1);
 		return 0; /* other data messages are not part of the stream */
 	}
-	struct cp_msg *m = cp_msg_new(type, stream_clock(s, ts), p, len, s->reg->lim.chunk_size,
-				      flags);
+	s->last_ts = stream_clock(s, ts);
+	struct cp_msg *m = cp_msg_new(type, s->last_ts, p, len, s->reg->lim.chunk_size, flags);
 	if (!m) {
 		COUNT(s, rejected_msgs, 1);
 		return -errno;

@@ -109,6 +109,8 @@ struct cp_stream {
 	struct cp_viewer *viewers;
 	size_t nviewers;
 	int in_cb;               /* iterating viewers: do not free */
+	uint32_t last_ts;        /* stream clock of the last ingested message */
+	void *user;              /* owner's slot (the archive recording); not freed here */
 	struct cp_counters c;
 };
 
@@ -142,6 +144,16 @@ struct cp_stream *cp_registry_find(struct cp_registry *r, const char *app, const
  * (EINVAL for over-long names, ENOMEM). */
 struct cp_stream *cp_registry_get(struct cp_registry *r, const char *app, const char *name);
 
+/* The stream app/name, created with the given id when missing (state
+ * carried over from an earlier process); later ids from this registry are
+ * above it. NULL + errno (EINVAL, EEXIST when app/name exists with another
+ * id or id is taken by another stream, ENOMEM). */
+struct cp_stream *cp_registry_adopt(struct cp_registry *r, const char *app, const char *name,
+				    uint64_t id);
+
+/* The stream with this id, or NULL. */
+struct cp_stream *cp_registry_find_id(struct cp_registry *r, uint64_t id);
+
 /* Grace-period bookkeeping: end every stream whose publisher left more than
  * grace_ms before now_ms (viewers get CP_VIEWER_UNPUBLISHED, ops->live(0)),
  * and free streams with neither publisher nor viewers. */
@@ -157,6 +169,11 @@ int cp_stream_publish(struct cp_stream *s, void *owner, const char *key, void **
 /* The publisher `owner` left at now_ms. No-op when owner is not the
  * current publisher (already replaced). With grace 0 the stream ends now. */
 void cp_stream_unpublish(struct cp_stream *s, void *owner, uint64_t now_ms);
+
+/* Restore a stream that an earlier process left in its grace period (no
+ * publisher, viewers waiting): live from now, ending at now_ms + grace
+ * unless a publisher comes back. Reports live(1) when it was not live. */
+void cp_stream_restore_grace(struct cp_stream *s, uint64_t now_ms);
 
 /* Append one publisher message (type 8, 9 or 18; data messages already
  * stripped of @setDataFrame). ts is the publisher's timestamp.

@@ -49,6 +49,28 @@ static const struct cp_conf_key dp_conf_keys[] = {
 	K("tcp_idle_timeout", CP_CONF_DURATION, tcp_idle_timeout_ms, "300s", 1000, 86400000,
 	  "reset a connection silent for this long"),
 	K("tcp_cc", CP_CONF_STR, tcp_cc, "cubic", 0, 0, "cubic | newreno"),
+	K("cp_socket", CP_CONF_STR, cp_socket, "/run/lifecast/cp.sock", 0, 0,
+	  "Unix SOCK_SEQPACKET socket the control plane connects to; empty = off"),
+	K("cp_queue_max", CP_CONF_SIZE, cp_queue_max, "8m", 65536, 1 << 30,
+	  "bytes queued towards the control plane before archive copies are dropped"),
+	K("rtmp", CP_CONF_BOOL, rtmp, "yes", 0, 0, "RTMP fan-out service in every worker"),
+	K("rtmp_port", CP_CONF_UINT, rtmp_port, "1935", 1, 65535, "RTMP TCP port"),
+	K("rtmp_chunk_size", CP_CONF_UINT, rtmp_chunk_size, "4096", 128, 65536,
+	  "the appliance's out chunk size (stream logs are chunked with it)"),
+	K("rtmp_log_entries", CP_CONF_UINT, rtmp_log_entries, "2048", 64, 65536,
+	  "messages a stream log keeps per worker (rounded up to a power of 2)"),
+	K("rtmp_log_bytes", CP_CONF_SIZE, rtmp_log_bytes, "32m", 65536, 1 << 30,
+	  "canonical bytes a stream log keeps per worker"),
+	K("rtmp_skip_backlog", CP_CONF_SIZE, rtmp_skip_backlog, "2m", 4096, 1 << 30,
+	  "a viewer this far behind the log skips to the newest keyframe"),
+	K("rtmp_viewer_mem_cap", CP_CONF_SIZE, rtmp_viewer_mem_cap, "4m", 4096, 1 << 30,
+	  "bytes a viewer may hold (queued + unsent) before it is reset"),
+	K("rtmp_stall_timeout", CP_CONF_DURATION, rtmp_stall_timeout_ms, "10s", 100, 3600000,
+	  "a viewer with data queued and no ACK progress for this long is reset"),
+	K("rtmp_send_budget", CP_CONF_SIZE, rtmp_send_budget, "64k", 1024, 1 << 24,
+	  "bytes one viewer may be given per scheduling round"),
+	K("rtmp_ring_size", CP_CONF_UINT, rtmp_ring_size, "4096", 64, 1048576,
+	  "main<->worker and fan-out rings (power of 2)"),
 };
 
 #define DP_CONF_NKEYS (sizeof(dp_conf_keys) / sizeof(dp_conf_keys[0]))
@@ -117,6 +139,11 @@ static int derive(struct dp_conf *c, char *err, size_t errlen)
 	if ((c->ring_size & (c->ring_size - 1)) != 0) {
 		snprintf(err, errlen, "dataplane.ring_size: %llu is not a power of 2",
 			 (unsigned long long)c->ring_size);
+		return -EINVAL;
+	}
+	if ((c->rtmp_ring_size & (c->rtmp_ring_size - 1)) != 0) {
+		snprintf(err, errlen, "dataplane.rtmp_ring_size: %llu is not a power of 2",
+			 (unsigned long long)c->rtmp_ring_size);
 		return -EINVAL;
 	}
 	return 0;

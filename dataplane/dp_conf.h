@@ -37,6 +37,13 @@ struct dp_conf {
 	uint64_t tcp_max_conns, tcp_syn_backlog, tcp_mss, tcp_rcv_wnd, tcp_snd_buf;
 	uint64_t tcp_time_wait_ms, tcp_idle_timeout_ms;
 	uint64_t tcp_syncookies;
+	/* RTMP fan-out and the control-plane IPC */
+	char cp_socket[CP_CONF_STR_MAX];      /* "" = off */
+	uint64_t cp_queue_max;
+	int rtmp;
+	uint64_t rtmp_port, rtmp_chunk_size, rtmp_log_entries, rtmp_log_bytes;
+	uint64_t rtmp_skip_backlog, rtmp_viewer_mem_cap, rtmp_stall_timeout_ms;
+	uint64_t rtmp_send_budget, rtmp_ring_size;
 
 	/* derived by dp_conf_load */
 	uint32_t ip;        /* network order */

@@ -27,8 +27,10 @@
 
 #include "controlplane/cp_log.h"
 #include "dataplane/dp_conf.h"
-#include "dataplane/dp_ipc.h"
+#include "dataplane/dp_ipc.h"      /* before dp_cpipc.h: see dp_ipc_proto.h */
+#include "dataplane/dp_cpipc.h"
 #include "dataplane/dp_port.h"
+#include "dataplane/dp_rtmp.h"
 #include "dataplane/dp_stats.h"
 #include "dataplane/dp_worker.h"
 
@@ -184,10 +186,14 @@ static int ports_start(struct dp_app *app)
 	return rc;
 }
 
-static void main_loop(struct dp_app *app, struct dp_ipc *ipc, int sfd)
+static void main_loop(struct dp_app *app, struct dp_ipc *ipc, struct dp_cpipc *cp, int sfd)
 {
 	for (;;) {
-		int rc = dp_ipc_poll(ipc, app, sfd, MAIN_POLL_MS);
+		/* The control-plane socket is serviced without blocking; while it
+		 * is in use the stats poll waits at most 1 ms so handshake bytes
+		 * and commands are relayed promptly. */
+		unsigned work = cp ? dp_cpipc_run(cp) : 0;
+		int rc = dp_ipc_poll(ipc, app, sfd, cp ? (work ? 0 : 1) : MAIN_POLL_MS);
 
 		if (rc == 1) {
 			struct signalfd_siginfo si;
@@ -247,12 +253,17 @@ static int app_run(struct dp_app *app, int sfd)
 {
 	struct dp_port_caps caps;
 	struct dp_ipc ipc = { .lfd = -1 };
+	struct dp_cpipc *cp = NULL;
 	int rc, started = 0;
 	unsigned lcore;
 
 	rc = ports_find(app, &caps);
 	if (rc == 0)
 		rc = plan_queues(app, &caps);
+	if (rc == 0 && app->conf.rtmp) {
+		app->rtmp = dp_rtmp_shared_create((uint32_t)app->conf.rtmp_chunk_size);
+		rc = app->rtmp ? 0 : -ENOMEM;
+	}
 	if (rc == 0)
 		rc = workers_create(app, &caps);
 	if (rc == 0)
@@ -267,6 +278,14 @@ static int app_run(struct dp_app *app, int sfd)
 			goto out;
 		}
 	}
+	if (app->rtmp && app->conf.cp_socket[0] != '\0') {
+		cp = dp_cpipc_open(app, app->conf.cp_socket);
+		if (!cp) {
+			rc = -errno;
+			cp_err("control-plane socket %s: %s", app->conf.cp_socket, strerror(errno));
+			goto out;
+		}
+	}
 	if (app->conf.telemetry && dp_stats_telemetry_register(app) != 0)
 		cp_warn("telemetry commands not registered");
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -278,12 +297,15 @@ static int app_run(struct dp_app *app, int sfd)
 		app->conf.address, caps.mac.addr_bytes[0], caps.mac.addr_bytes[1],
 		caps.mac.addr_bytes[2], caps.mac.addr_bytes[3], caps.mac.addr_bytes[4],
 		caps.mac.addr_bytes[5], app->conf.stats_socket);
-	main_loop(app, &ipc, sfd);
+	main_loop(app, &ipc, cp, sfd);
 	atomic_store(&app->quit, 1);
 	rte_eal_mp_wait_lcore();
 out:
+	dp_cpipc_close(cp); /* queued messages hold entry references: before the pools go */
 	dp_ipc_close(&ipc);
 	app_teardown(app, started);
+	dp_rtmp_shared_free(app->rtmp);
+	app->rtmp = NULL;
 	return rc;
 }
 

@@ -39,7 +39,7 @@ struct dp_tcp_stack;
 	X(drop_ip_frag) X(drop_ip_options) X(drop_ip_not_us) X(drop_ip_proto) \
 	X(drop_tcp_short) X(drop_icmp_bad) X(drop_icmp_csum) \
 	X(drop_arp_unresolved) X(drop_arp_queue_full) X(drop_arp_table_full) X(drop_no_route) \
-	X(drop_no_mbuf) X(drop_tx_full) X(drop_fwd_full) X(drop_exc_full)
+	X(drop_no_mbuf) X(drop_tx_full) X(drop_tx_bad) X(drop_fwd_full) X(drop_exc_full)
 
 struct dp_net_stats {
 #define DP_NET_STAT_DECL(n) uint64_t n;

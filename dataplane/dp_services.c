@@ -15,14 +15,17 @@ enum svc_kind { SVC_ECHO = 1, SVC_DISCARD, SVC_SOURCE };
 
 struct svc_conn {
 	struct dp_svc_ctx *ctx;
+	struct dp_tcp_conn *c;
 	uint8_t kind;
 	uint8_t peer_fin;   /* peer sent FIN */
 	uint8_t shut;       /* we sent (queued) FIN */
 	uint8_t hdr_len;    /* source: bytes of the count received */
+	uint8_t waiting;    /* source: on ctx->src_wait */
 	uint8_t hdr[8];
 	struct rte_mbuf *pend; /* echo: bytes not yet accepted; source: current chunk */
 	uint32_t pend_off;     /* bytes of pend already accepted by the stack */
 	uint64_t want, sent;   /* source: bytes asked for / accepted */
+	TAILQ_ENTRY(svc_conn) wait;
 };
 
 /* Free the leading segments of chain m that lie wholly before *off, so a
@@ -52,14 +55,61 @@ static void svc_shutdown(struct svc_conn *s, struct dp_tcp_conn *c)
 	dp_tcp_shutdown(c);
 }
 
+static void src_unwait(struct svc_conn *s)
+{
+	if (!s->waiting)
+		return;
+	TAILQ_REMOVE(&s->ctx->src_wait, s, wait);
+	s->waiting = 0;
+}
+
+static void src_wake(struct dp_svc_ctx *ctx);
+
 static void svc_release(struct svc_conn *s)
 {
+	struct dp_svc_ctx *ctx = s->ctx;
+	int src = s->kind == SVC_SOURCE;
+
+	src_unwait(s);
 	rte_pktmbuf_free(s->pend);
 	s->pend = NULL;
-	rte_mempool_put(s->ctx->state_pool, s);
+	if (s->kind == SVC_ECHO)
+		ctx->echo_active--;
+	else if (src)
+		ctx->src_active--;
+	rte_mempool_put(ctx->state_pool, s);
+	if (src)
+		src_wake(ctx); /* its chunks are back, its share is free */
 }
 
 /* ---- echo ---- */
+
+/* Receive buffer of one echo conn: its share of the part of the RX pool
+ * echo may hold, counted in full-sized segments (one mbuf each). */
+static uint32_t echo_share(const struct dp_svc_ctx *ctx)
+{
+	uint64_t mbufs = (uint64_t)ctx->payload_pool->size * DP_SVC_ECHO_POOL_PCT / 100;
+	uint64_t bytes = mbufs * 1448 / (ctx->echo_active ? ctx->echo_active : 1);
+
+	if (bytes < DP_SVC_ECHO_MIN_WND)
+		bytes = DP_SVC_ECHO_MIN_WND;
+	return bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+}
+
+/* Everything echo holds counts against its window: the bytes the stack
+ * has not accepted yet and the bytes it queued but the peer has not
+ * acknowledged (they pin the same RX mbufs). While the stack holds any,
+ * ask for a callback on the peer's next ACK to reopen the window. */
+static void echo_flow(struct svc_conn *s, struct dp_tcp_conn *c)
+{
+	uint32_t queued = dp_tcp_send_queued(c);
+	uint32_t held = (s->pend ? s->pend->pkt_len - s->pend_off : 0) + queued;
+
+	dp_tcp_rcv_limit(c, echo_share(s->ctx));
+	dp_tcp_rcv_hold(c, held);
+	if (queued)
+		dp_tcp_notify_writable(c);
+}
 
 static void echo_push(struct svc_conn *s, struct dp_tcp_conn *c)
 {
@@ -85,10 +135,10 @@ static void echo_push(struct svc_conn *s, struct dp_tcp_conn *c)
 		s->pend = chain_consume(s->pend, &s->pend_off);
 		break; /* partial: wait for on_writable */
 	}
-	/* What we still hold shrinks the window: the peer cannot outrun us. */
-	dp_tcp_rcv_hold(c, s->pend ? s->pend->pkt_len - s->pend_off : 0);
 	if (!s->pend && s->peer_fin)
 		svc_shutdown(s, c);
+	if (!s->shut)
+		echo_flow(s, c); /* the peer cannot outrun what we may hold */
 }
 
 static void echo_data(void *arg, struct dp_tcp_conn *c, struct rte_mbuf *m)
@@ -134,7 +184,7 @@ static uint64_t be64_read(const uint8_t *p)
 
 static struct rte_mbuf *source_chunk(struct svc_conn *s)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(s->ctx->payload_pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(s->ctx->src_pool);
 	uint64_t left = s->want - s->sent;
 	uint32_t len;
 	uint8_t *p;
@@ -149,19 +199,61 @@ static struct rte_mbuf *source_chunk(struct svc_conn *s)
 	return m;
 }
 
+/* Bytes conn c may have queued (unacknowledged + unsent): its fair share
+ * of the source pool, and no more than what is in flight plus one window
+ * (the peer's or the congestion window, whichever limits) — queueing more
+ * only pins chunks other conns could use. */
+static uint32_t source_budget(const struct svc_conn *s, struct dp_tcp_conn *c)
+{
+	const struct dp_svc_ctx *ctx = s->ctx;
+	struct dp_tcp_conn_info ci;
+	uint64_t pool = (uint64_t)ctx->src_pool->size * DP_SVC_SRC_CHUNK;
+	uint64_t share = pool / (ctx->src_active ? ctx->src_active : 1);
+	uint64_t wnd, pipe;
+
+	dp_tcp_conn_info(c, &ci);
+	wnd = ci.cwnd < ci.snd_wnd ? ci.cwnd : ci.snd_wnd;
+	if (wnd < 2 * DP_SVC_SRC_CHUNK)
+		wnd = 2 * DP_SVC_SRC_CHUNK;
+	pipe = (uint64_t)ci.unacked_bytes + wnd;
+	/* A conn pins up to two partly acknowledged chunks beyond its bytes. */
+	share = share > 4 * DP_SVC_SRC_CHUNK ? share - 2 * DP_SVC_SRC_CHUNK
+					      : 2 * DP_SVC_SRC_CHUNK;
+	return (uint32_t)(pipe < share ? pipe : share);
+}
+
+/* No chunk left: wait in line; src_wake() retries when chunks come back. */
+static void source_starved(struct svc_conn *s, struct dp_tcp_conn *c)
+{
+	s->ctx->src_pool_empty++;
+	if (!s->waiting) {
+		TAILQ_INSERT_TAIL(&s->ctx->src_wait, s, wait);
+		s->waiting = 1;
+	}
+	dp_tcp_notify_writable(c);
+}
+
 static void source_push(struct svc_conn *s, struct dp_tcp_conn *c)
 {
 	while (s->sent < s->want) {
-		uint32_t left;
+		uint32_t left, queued = dp_tcp_send_queued(c), budget = source_budget(s, c);
 		int rc;
 
+		if (queued >= budget) {
+			dp_tcp_notify_writable(c); /* more after the next ACK */
+			return;
+		}
 		if (!s->pend) {
 			s->pend = source_chunk(s);
 			s->pend_off = 0;
-			if (!s->pend)
-				return; /* pool empty: on_writable will retry */
+			if (!s->pend) {
+				source_starved(s, c);
+				return;
+			}
 		}
 		left = s->pend->pkt_len - s->pend_off;
+		if (left > budget - queued)
+			left = budget - queued;
 		rc = dp_tcp_send(c, s->pend, s->pend_off, left);
 		if (rc <= 0) {
 			if (rc != -EAGAIN && rc != 0)
@@ -172,12 +264,30 @@ static void source_push(struct svc_conn *s, struct dp_tcp_conn *c)
 		s->ctx->bytes_sourced += (uint32_t)rc;
 		s->pend_off += (uint32_t)rc;
 		if ((uint32_t)rc < left)
-			return;
+			return; /* stack full: on_writable follows */
+		if (s->pend_off < s->pend->pkt_len)
+			continue; /* budget reached: the loop head notes it */
 		rte_pktmbuf_free(s->pend);
 		s->pend = NULL;
 	}
 	if (s->sent >= s->want && s->hdr_len == sizeof(s->hdr))
 		svc_shutdown(s, c);
+}
+
+/* Chunks came back (a conn was acknowledged or went away): let the conns
+ * that found the pool empty try again, in arrival order. Each is taken off
+ * the line first and queues itself again if still short. */
+static void src_wake(struct dp_svc_ctx *ctx)
+{
+	uint32_t n = 0, max = ctx->src_active;
+	struct svc_conn *s;
+
+	while (n++ < max && (s = TAILQ_FIRST(&ctx->src_wait)) != NULL) {
+		src_unwait(s);
+		source_push(s, s->c);
+		if (s->waiting)
+			break; /* still empty: the rest would fail too */
+	}
 }
 
 static void source_data(void *arg, struct dp_tcp_conn *c, struct rte_mbuf *m)
@@ -202,7 +312,8 @@ static void source_data(void *arg, struct dp_tcp_conn *c, struct rte_mbuf *m)
 
 /* ---- common callbacks ---- */
 
-static int svc_accept(struct dp_svc_ctx *ctx, uint8_t kind, void **conn_arg)
+static int svc_accept(struct dp_svc_ctx *ctx, struct dp_tcp_conn *c, uint8_t kind,
+		      void **conn_arg)
 {
 	struct svc_conn *s;
 
@@ -212,35 +323,45 @@ static int svc_accept(struct dp_svc_ctx *ctx, uint8_t kind, void **conn_arg)
 	}
 	memset(s, 0, sizeof(*s));
 	s->ctx = ctx;
+	s->c = c;
 	s->kind = kind;
 	ctx->conns++;
+	if (kind == SVC_ECHO)
+		ctx->echo_active++;
+	else if (kind == SVC_SOURCE)
+		ctx->src_active++;
 	*conn_arg = s;
 	return 0;
 }
 
 static int echo_accept(void *app_arg, struct dp_tcp_conn *c, void **conn_arg)
 {
-	return svc_accept(app_arg, SVC_ECHO, conn_arg);
+	return svc_accept(app_arg, c, SVC_ECHO, conn_arg);
 }
 
 static int discard_accept(void *app_arg, struct dp_tcp_conn *c, void **conn_arg)
 {
-	return svc_accept(app_arg, SVC_DISCARD, conn_arg);
+	return svc_accept(app_arg, c, SVC_DISCARD, conn_arg);
 }
 
 static int source_accept(void *app_arg, struct dp_tcp_conn *c, void **conn_arg)
 {
-	return svc_accept(app_arg, SVC_SOURCE, conn_arg);
+	return svc_accept(app_arg, c, SVC_SOURCE, conn_arg);
 }
 
 static void svc_writable(void *arg, struct dp_tcp_conn *c)
 {
 	struct svc_conn *s = arg;
 
-	if (s->kind == SVC_ECHO)
+	if (s->kind == SVC_ECHO) {
 		echo_push(s, c);
-	else if (s->kind == SVC_SOURCE && s->hdr_len == sizeof(s->hdr))
-		source_push(s, c);
+	} else if (s->kind == SVC_SOURCE && s->hdr_len == sizeof(s->hdr)) {
+		/* This ACK freed chunks: first those already waiting for one. */
+		if (!TAILQ_EMPTY(&s->ctx->src_wait))
+			src_wake(s->ctx);
+		if (!s->waiting)
+			source_push(s, c);
+	}
 }
 
 static void svc_close(void *arg, struct dp_tcp_conn *c, int reason)
@@ -275,12 +396,24 @@ static const struct dp_tcp_app svc_source = {
 int dp_services_init(struct dp_svc_ctx *ctx, const char *name, unsigned max_conns,
 		     int socket, struct rte_mempool *payload_pool)
 {
+	char src_name[RTE_MEMPOOL_NAMESIZE];
+
 	memset(ctx, 0, sizeof(*ctx));
+	TAILQ_INIT(&ctx->src_wait);
+	if (!payload_pool || snprintf(src_name, sizeof(src_name), "%s_src", name) >=
+				     (int)sizeof(src_name))
+		return -EINVAL;
 	ctx->payload_pool = payload_pool;
 	ctx->state_pool = rte_mempool_create(name, max_conns, sizeof(struct svc_conn), 0, 0,
 					     NULL, NULL, NULL, NULL, socket,
 					     RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
-	return ctx->state_pool ? 0 : -ENOMEM;
+	ctx->src_pool = rte_pktmbuf_pool_create(src_name, DP_SVC_SRC_MBUFS, 64, 0,
+						RTE_PKTMBUF_HEADROOM + DP_SVC_SRC_CHUNK, socket);
+	if (!ctx->state_pool || !ctx->src_pool) {
+		dp_services_fini(ctx);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int dp_services_listen(struct dp_tcp_stack *st, struct dp_svc_ctx *ctx, int echo,
@@ -301,4 +434,6 @@ void dp_services_fini(struct dp_svc_ctx *ctx)
 {
 	rte_mempool_free(ctx->state_pool);
 	ctx->state_pool = NULL;
+	rte_mempool_free(ctx->src_pool);
+	ctx->src_pool = NULL;
 }

@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
+#include "dataplane/dp_rtmp.h"
 #include "dataplane/dp_tcp.h"
 #include "dataplane/dp_worker.h"
 
@@ -17,6 +18,7 @@
 struct stat_view {
 	struct dp_net_stats net;
 	struct dp_tcp_stats tcp;
+	struct dp_rtmp_stats rtmp;
 	uint64_t loops, busy_loops, sleeps, sleep_us_total;
 	uint64_t pool_in_use, pool_avail, hdr_pool_in_use, hdr_pool_avail, ring_count;
 	uint64_t tcp_conns;
@@ -39,6 +41,8 @@ static void view_worker(const struct dp_worker *w, int quitting, struct stat_vie
 		v->tcp = *dp_tcp_stats(w->tcp);
 		v->tcp_conns = dp_tcp_conn_count(w->tcp);
 	}
+	if (w->rtmp)
+		v->rtmp = *dp_rtmp_stats(w->rtmp);
 	v->loops = w->loop.loops;
 	v->busy_loops = w->loop.busy_loops;
 	v->sleeps = w->loop.sleeps;
@@ -109,12 +113,28 @@ static void json_view(struct jbuf *j, const struct stat_view *v)
 #define J_NET(n) jprintf(j, "%s\"" #n "\":%llu", sep, (unsigned long long)v->net.n); sep = ",";
 #define J_TCP(n) jprintf(j, ",\"tcp_" #n "\":%llu", (unsigned long long)v->tcp.n);
 #define J_EXTRA(n) jprintf(j, ",\"" #n "\":%llu", (unsigned long long)v->n);
+#define J_RTMP(n) jprintf(j, ",\"rtmp_" #n "\":%llu", (unsigned long long)v->rtmp.n);
 	DP_NET_STATS_FIELDS(J_NET)
 	DP_TCP_STATS_FIELDS(J_TCP)
 	EXTRA_FIELDS(J_EXTRA)
+	DP_RTMP_STATS_FIELDS(J_RTMP)
+#undef J_RTMP
 #undef J_NET
 #undef J_TCP
 #undef J_EXTRA
+}
+
+static void json_stream(void *arg, const struct dp_rtmp_stream_stats *s)
+{
+	struct jbuf *j = arg;
+
+	jprintf(j, "%s{\"stream\":%llu,\"viewers\":%u,\"publishing\":%d,\"entries\":%llu,"
+		"\"bytes_sent\":%llu,\"skips\":%llu,\"resets\":%llu,\"skip_bytes\":%llu,"
+		"\"gaps\":%llu}", j->off && j->p[j->off - 1] == '[' ? "" : ",",
+		(unsigned long long)s->stream, s->viewers, s->publishing,
+		(unsigned long long)s->entries, (unsigned long long)s->bytes_sent,
+		(unsigned long long)s->skips, (unsigned long long)s->resets,
+		(unsigned long long)s->skip_bytes, (unsigned long long)s->gaps);
 }
 
 int dp_stats_json(const struct dp_app *app, char *buf, size_t len)
@@ -136,6 +156,15 @@ int dp_stats_json(const struct dp_app *app, char *buf, size_t len)
 		jprintf(&j, "%s{\"id\":%u,\"lcore\":%u,\"socket\":%d,\"rxq\":%d,", i ? "," : "",
 			w->id, w->lcore, w->socket, w->rxq == DP_PORT_NONE ? -1 : (int)w->rxq);
 		json_view(&j, &v);
+		/* Per stream fan-out: read without locks from another lcore;
+		 * only while the workers run the stream set can change under
+		 * us, so it is listed when quitting is not set (torn values
+		 * tolerated like every counter here). */
+		if (w->rtmp && !quitting) {
+			jprintf(&j, ",\"streams\":[");
+			dp_rtmp_foreach_stream(w->rtmp, json_stream, &j);
+			jprintf(&j, "]");
+		}
 		jprintf(&j, "}");
 	}
 	jprintf(&j, "]}");
@@ -157,9 +186,12 @@ static void tel_view(struct rte_tel_data *d, const struct stat_view *v)
 #define T_NET(n) rte_tel_data_add_dict_u64(d, #n, v->net.n);
 #define T_TCP(n) rte_tel_data_add_dict_u64(d, "tcp_" #n, v->tcp.n);
 #define T_EXTRA(n) rte_tel_data_add_dict_u64(d, #n, v->n);
+#define T_RTMP(n) rte_tel_data_add_dict_u64(d, "rtmp_" #n, v->rtmp.n);
 	DP_NET_STATS_FIELDS(T_NET)
 	DP_TCP_STATS_FIELDS(T_TCP)
 	EXTRA_FIELDS(T_EXTRA)
+	DP_RTMP_STATS_FIELDS(T_RTMP)
+#undef T_RTMP
 #undef T_NET
 #undef T_TCP
 #undef T_EXTRA

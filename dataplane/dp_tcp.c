@@ -638,6 +638,16 @@ void dp_tcp_rcv_hold(struct dp_tcp_conn *c, uint32_t app_buffered)
 	}
 }
 
+void dp_tcp_rcv_limit(struct dp_tcp_conn *c, uint32_t bytes)
+{
+	c->rcv_buf = bytes;
+}
+
+void dp_tcp_notify_writable(struct dp_tcp_conn *c)
+{
+	c->want_writable = 1;
+}
+
 void dp_tcp_set_arg(struct dp_tcp_conn *c, void *conn_arg)
 {
 	c->conn_arg = conn_arg;

@@ -181,6 +181,21 @@ uint32_t dp_tcp_send_queued(const struct dp_tcp_conn *c);
  * window opens again the stack sends a window update. */
 void dp_tcp_rcv_hold(struct dp_tcp_conn *c, uint32_t app_buffered);
 
+/* Cap the receive buffer of c at bytes (0: back to cfg.rcv_wnd): the window
+ * offered is then at most bytes less what the app holds and what waits out
+ * of order. An app that keeps delivered mbufs (echo, proxies) sizes it to
+ * its share of the RX mempool so the peers of many conns together cannot
+ * drain it. An already advertised right edge is never taken back (the
+ * window closes as data arrives). Takes effect with the next segment sent
+ * or dp_tcp_rcv_hold() call. */
+void dp_tcp_rcv_limit(struct dp_tcp_conn *c, uint32_t bytes);
+
+/* Ask for one on_writable after the next segment from the peer that leaves
+ * send space (usually an ACK freeing queued bytes). For an app that stopped
+ * queueing on a limit of its own (a memory budget) rather than on
+ * dp_tcp_send's. */
+void dp_tcp_notify_writable(struct dp_tcp_conn *c);
+
 /* Replace the conn_arg given to callbacks. */
 void dp_tcp_set_arg(struct dp_tcp_conn *c, void *conn_arg);
 

@@ -233,19 +233,13 @@ static int new_ack(struct dp_tcp_conn *c, struct dp_tcp_seg *s, uint32_t acked)
 	return 0;
 }
 
-static void dup_ack(struct dp_tcp_conn *c)
+/* Three dup ACKs, or SACK already shows three segments' worth above a hole
+ * (RFC 6675 DupThresh); never twice for the same window (RFC 6582 4.1). */
+static void maybe_enter_recovery(struct dp_tcp_conn *c)
 {
-	c->st->stats.dup_acks++;
-	c->dupacks++;
-	if (c->in_recovery) {
-		c->cwnd += c->mss; /* each dup ACK: a segment left the network */
-		sack_rexmit_hole(c);
-		return;
-	}
-	/* Three dup ACKs, or SACK already shows three segments' worth above a
-	 * hole; never twice for the same window (RFC 6582 4.1). */
 	int loss = c->dupacks >= 3 ||
 		   (c->sack_ok && dp_tcp_sack_bytes(c) >= 3u * dp_tcp_data_mss(c));
+
 	if (!loss || (c->recover && dp_seq_lt(c->snd_una, c->recover)))
 		return;
 	c->st->stats.fast_retransmits++;
@@ -260,6 +254,33 @@ static void dup_ack(struct dp_tcp_conn *c)
 		c->hi_rxt = c->snd_una + (uint32_t)n;
 	c->cwnd = c->ssthresh + 3u * c->mss;
 	c->t_rexmt = c->st->now_us + c->rto_us;
+}
+
+/* A duplicate ACK in the RFC 5681 sense: pure, same ACK, same window,
+ * data outstanding. */
+static void dup_ack(struct dp_tcp_conn *c)
+{
+	c->st->stats.dup_acks++;
+	c->dupacks++;
+	if (c->in_recovery) {
+		c->cwnd += c->mss; /* each dup ACK: a segment left the network */
+		sack_rexmit_hole(c);
+		return;
+	}
+	maybe_enter_recovery(c);
+}
+
+/* An ACK that moves nothing but carries SACK blocks on a data segment (the
+ * peer sends too, as echo clients do): not a dup ACK (RFC 5681), but its
+ * SACK information is as good (RFC 6675), so loss detection and hole
+ * repair run on it too; without this a bidirectional flow only recovers
+ * by RTO. */
+static void sack_only_ack(struct dp_tcp_conn *c)
+{
+	if (c->in_recovery)
+		sack_rexmit_hole(c);
+	else
+		maybe_enter_recovery(c);
 }
 
 /* ACK field processing. Returns 0 to go on with the payload, SEG_DROP when
@@ -284,9 +305,12 @@ static int ack_input(struct dp_tcp_conn *c, struct dp_tcp_seg *s)
 		dp_tcp_sack_update(c, &s->opts);
 	if (dp_seq_gt(s->ack, c->snd_una))
 		return new_ack(c, s, s->ack - c->snd_una);
-	if (s->ack == c->snd_una && s->len == 0 && !(s->flags & DP_TH_FIN) &&
-	    c->snd_wnd == old_wnd && c->snd_max != c->snd_una)
+	if (s->ack != c->snd_una || c->snd_max == c->snd_una)
+		return 0;
+	if (s->len == 0 && !(s->flags & DP_TH_FIN) && c->snd_wnd == old_wnd)
 		dup_ack(c);
+	else if (c->sack_ok && s->opts.nsack)
+		sack_only_ack(c);
 	return 0;
 }
 

@@ -104,6 +104,7 @@ struct dp_tcp_conn {
 	uint32_t nref, ref_head;
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv, app_held;
+	uint32_t rcv_buf;                /* dp_tcp_rcv_limit(); 0 = cfg.rcv_wnd */
 	uint32_t ts_recent, last_ack_sent;
 	uint32_t ooo_bytes, ooo_fin_seq, last_ooo_seq;
 	uint8_t nooo, nsacked;

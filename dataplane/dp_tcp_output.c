@@ -36,7 +36,9 @@ uint32_t dp_tcp_ts_now(const struct dp_tcp_stack *st)
 	return (uint32_t)(st->now_us / (1000000 / DP_TCP_TS_HZ)) + st->ts_offset;
 }
 
-/* Payload bytes per segment: the send MSS less the timestamp option. */
+/* Payload bytes per full segment: the send MSS less the timestamp option
+ * every segment carries. A segment that also carries SACK blocks is cut
+ * shorter still by xmit(). */
 uint32_t dp_tcp_data_mss(const struct dp_tcp_conn *c)
 {
 	return c->mss - (c->ts_ok ? 12u : 0u);
@@ -120,14 +122,17 @@ nobufs:
  * 3.8.6.2.2), capped by what the window field can express. */
 uint32_t dp_tcp_rcv_window(const struct dp_tcp_conn *c)
 {
+	uint32_t buf = c->st->cfg.rcv_wnd;
 	uint32_t used = c->app_held + c->ooo_bytes;
-	uint32_t avail = c->st->cfg.rcv_wnd > used ? c->st->cfg.rcv_wnd - used : 0;
 	uint32_t cap = 65535u << c->rcv_wscale;
 
+	if (c->rcv_buf && c->rcv_buf < buf)
+		buf = c->rcv_buf;
+	uint32_t avail = buf > used ? buf - used : 0;
 	if (avail > cap)
 		avail = cap;
 	/* Receiver SWS avoidance (RFC 1122 4.2.3.3): do not offer slivers. */
-	if (avail < c->mss && avail < c->st->cfg.rcv_wnd / 2)
+	if (avail < c->mss && avail < buf / 2)
 		avail = 0;
 	uint32_t edge = c->rcv_nxt + avail;
 	if (dp_seq_lt(edge, c->rcv_adv))
@@ -195,7 +200,12 @@ static uint32_t conn_options(struct dp_tcp_conn *c, uint8_t *opts, int with_sack
 }
 
 /* Emit one segment of conn c: payload [seq, seq + len) from the send queue,
- * flags, the current ACK and window. Clears pending-ACK state. */
+ * flags, the current ACK and window. Options count against the peer's MSS
+ * (RFC 6691, Linux's mss_cache): when SACK blocks ride on a data segment
+ * the payload is cut so header + options + payload never exceed
+ * 40 + c->mss (<= cfg.mss, itself sized to the port MTU); FIN and PSH
+ * belong to the last byte and go with the cut tail. Returns the payload
+ * bytes sent (<= len) or -errno. Clears pending-ACK state. */
 static int xmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	uint8_t opts[40];
@@ -212,6 +222,11 @@ static int xmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags
 	o.wnd = (uint16_t)field;
 	o.opts = opts;
 	o.optlen = conn_options(c, opts, !(flags & DP_TH_SYN));
+	if (len && len + o.optlen > c->mss) {
+		len = c->mss - o.optlen; /* mss >= 64 > 40 >= optlen */
+		flags &= (uint8_t)~(DP_TH_FIN | DP_TH_PSH);
+		o.flags = flags;
+	}
 	if (len) {
 		o.payload = sndq_slice(c, seq - c->snd_una, len);
 		if (!o.payload) {
@@ -226,16 +241,18 @@ static int xmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags
 	c->ack_now = 0;
 	c->delack_segs = 0;
 	c->t_delack = 0;
-	return emit(c->st, &o);
+	int rc = emit(c->st, &o);
+	return rc < 0 ? rc : (int)len;
 }
 
-/* Pure ACK now (also window updates, dup ACKs with SACK blocks). */
+/* Pure ACK now (also window updates, dup ACKs with SACK blocks).
+ * Returns 0 or -errno. */
 int dp_tcp_send_ack(struct dp_tcp_conn *c)
 {
 	int rc = xmit(c, c->snd_nxt, 0, DP_TH_ACK);
 
 	dp_tcp_timer_update(c);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* Probe with an already acknowledged sequence number (snd_una - 1, no data)
@@ -243,7 +260,9 @@ int dp_tcp_send_ack(struct dp_tcp_conn *c)
  * keepalives. */
 int dp_tcp_send_probe(struct dp_tcp_conn *c)
 {
-	return xmit(c, c->snd_una - 1, 0, DP_TH_ACK);
+	int rc = xmit(c, c->snd_una - 1, 0, DP_TH_ACK);
+
+	return rc < 0 ? rc : 0;
 }
 
 /* SYN-ACK for a conn in SYN_RECEIVED (first send and retransmissions). */
@@ -353,6 +372,10 @@ int dp_tcp_retransmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t maxlen)
 	rc = xmit(c, seq, len, flags);
 	if (rc < 0)
 		return rc;
+	if ((uint32_t)rc < len) { /* cut to fit the options: no FIN yet */
+		len = (uint32_t)rc;
+		flags &= (uint8_t)~DP_TH_FIN;
+	}
 	c->st->stats.retransmits++;
 	c->st->stats.retransmit_bytes += len;
 	c->retransmits++;
@@ -456,8 +479,10 @@ int dp_tcp_output(struct dp_tcp_conn *c)
 				break;
 			uint8_t flags = DP_TH_ACK | (c->snd_nxt + len == end ? DP_TH_PSH : 0);
 			int rexmt = dp_seq_lt(c->snd_nxt, c->snd_max);
-			if (xmit(c, c->snd_nxt, len, flags) < 0)
+			int n = xmit(c, c->snd_nxt, len, flags);
+			if (n < 0)
 				break;
+			len = (uint32_t)n;
 			if (rexmt) {
 				c->st->stats.retransmits++;
 				c->st->stats.retransmit_bytes += len;

@@ -13,6 +13,7 @@
 #include <rte_prefetch.h>
 
 #include "controlplane/cp_log.h"
+#include "dataplane/dp_rtmp.h"
 #include "dataplane/dp_tcp.h"
 
 #define HDR_DATAROOM 256          /* TCP/IP headers + L2 headroom */
@@ -21,17 +22,76 @@
 #define IDLE_FIRST_SLEEP_US 8
 #define ARP_TICK_US 1000
 
+static void txbuf_drop_bad(struct dp_txbuf *tb, struct rte_mbuf *m)
+{
+	rte_pktmbuf_free(m);
+	if (tb->drop_bad)
+		(*tb->drop_bad)++;
+}
+
+/* Drop the frames longer than the port can send, keeping the order of the
+ * rest: the PMD would refuse them (net_tap: for ever, at the burst head). */
+static void txbuf_drop_oversize(struct dp_txbuf *tb)
+{
+	uint16_t keep = 0;
+
+	for (uint16_t i = 0; i < tb->n; i++) {
+		if (tb->pkts[i]->pkt_len > tb->max_frame)
+			txbuf_drop_bad(tb, tb->pkts[i]);
+		else
+			tb->pkts[keep++] = tb->pkts[i];
+	}
+	tb->n = keep;
+}
+
+/* The port took nothing: after DP_TXBUF_STALL_MS of that, whatever it
+ * objects to in the head frame, the head goes, so one bad frame cannot
+ * block the queue (and ARP replies, ACKs, RSTs behind it) for ever. */
+static void txbuf_stalled(struct dp_txbuf *tb)
+{
+	uint64_t now = rte_get_tsc_cycles();
+
+	if (!tb->stall_tsc) {
+		tb->stall_tsc = now;
+		return;
+	}
+	if (now - tb->stall_tsc < rte_get_tsc_hz() / 1000 * DP_TXBUF_STALL_MS)
+		return;
+	txbuf_drop_bad(tb, tb->pkts[0]);
+	tb->n--;
+	memmove(tb->pkts, tb->pkts + 1, sizeof(tb->pkts[0]) * tb->n);
+	tb->stall_tsc = now;
+}
+
 uint16_t dp_txbuf_flush(struct dp_txbuf *tb)
 {
 	uint16_t sent;
 
+	if (tb->max_frame)
+		txbuf_drop_oversize(tb);
 	if (tb->n == 0)
 		return 0;
 	sent = rte_eth_tx_burst(tb->port, tb->queue, tb->pkts, tb->n);
 	if (sent < tb->n)
 		memmove(tb->pkts, tb->pkts + sent, sizeof(tb->pkts[0]) * (size_t)(tb->n - sent));
 	tb->n = (uint16_t)(tb->n - sent);
+	if (sent)
+		tb->stall_tsc = 0;
+	else
+		txbuf_stalled(tb);
 	return tb->n;
+}
+
+/* Limits and the drop counter of a worker TX buffer on port. */
+static void txbuf_setup(struct dp_txbuf *tb, uint16_t port, uint16_t queue, uint64_t *drop_bad)
+{
+	uint16_t mtu = 0;
+
+	tb->port = port;
+	tb->queue = queue;
+	tb->drop_bad = drop_bad;
+	if (port != DP_PORT_NONE && rte_eth_dev_get_mtu(port, &mtu) == 0 && mtu)
+		tb->max_frame = (uint16_t)(mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN);
 }
 
 void dp_txbuf_discard(struct dp_txbuf *tb, uint64_t *drops)
@@ -177,10 +237,8 @@ struct dp_worker *dp_worker_create(struct dp_app *app, uint16_t id, unsigned lco
 	w->socket = socket;
 	w->app = app;
 	w->rxq = id < app->nb_rxq ? id : DP_PORT_NONE;
-	w->tx_data.port = app->port;
-	w->tx_data.queue = id;
-	w->tx_exc.port = app->exc_port;
-	w->tx_exc.queue = id;
+	txbuf_setup(&w->tx_data, app->port, id, &w->net.st.drop_tx_bad);
+	txbuf_setup(&w->tx_exc, app->exc_port, id, &w->net.st.drop_tx_bad);
 	if (worker_pools(w, msg, msglen) != 0 || worker_net_init(w, mac) != 0)
 		goto fail;
 	w->tcp = worker_tcp_create(w);
@@ -191,6 +249,13 @@ struct dp_worker *dp_worker_create(struct dp_app *app, uint16_t id, unsigned lco
 	w->net.tcp = w->tcp;
 	if (worker_services(w, msg, msglen) != 0)
 		goto fail;
+	if (app->rtmp && app->conf.rtmp) {
+		w->rtmp = dp_rtmp_create(w, app->rtmp);
+		if (!w->rtmp) {
+			snprintf(msg, msglen, "worker %u: rtmp service: %s", id, strerror(errno));
+			goto fail;
+		}
+	}
 	return w;
 fail:
 	dp_worker_free(w);
@@ -205,6 +270,8 @@ void dp_worker_free(struct dp_worker *w)
 	dp_tcp_stack_destroy(w->tcp);
 	w->tcp = NULL;
 	w->net.tcp = NULL;
+	dp_rtmp_free(w->rtmp); /* after the stack: its on_close released the sessions */
+	w->rtmp = NULL;
 	dp_net_fini(&w->net);
 	dp_txbuf_discard(&w->tx_data, &w->net.st.drop_tx_full);
 	dp_txbuf_discard(&w->tx_exc, &w->net.st.drop_exc_full);
@@ -276,6 +343,8 @@ unsigned dp_worker_iterate(struct dp_worker *w)
 
 	if (w->tcp)
 		dp_tcp_timers(w->tcp, now);
+	if (w->rtmp && w->tcp)
+		work += dp_rtmp_poll(w->rtmp, now);
 	if (now - w->loop.last_arp_us >= ARP_TICK_US) {
 		dp_net_timers(&w->net, now);
 		w->loop.last_arp_us = now;

@@ -27,6 +27,8 @@
 #define DP_PORT_NONE UINT16_MAX
 
 struct dp_worker;
+struct dp_rtmp;
+struct dp_rtmp_shared;
 
 struct dp_app {
 	struct dp_conf conf;
@@ -39,16 +41,25 @@ struct dp_app {
 	int tx_csum;            /* the port computes IPv4/TCP checksums */
 	uint64_t tsc_per_us;
 	struct dp_worker *workers[DP_MAX_WORKERS];
+	struct dp_rtmp_shared *rtmp; /* RTMP fan-out shared state; NULL = no RTMP service */
 	atomic_int quit;        /* set by the main lcore on SIGINT/SIGTERM */
 };
 
 #define DP_TXBUF_SIZE 256 /* frames held while the port pushes back */
+#define DP_TXBUF_STALL_MS 100 /* port took nothing this long: its head frame is refused */
 
 /* Frames waiting for rte_eth_tx_burst. What the port does not take stays
  * queued for the next loop (a TAP's kernel side pushes back under load);
- * only a full buffer drops. */
+ * only a full buffer drops. A frame the port can never send must not block
+ * the frames behind it: frames longer than max_frame are dropped before
+ * the burst, and when the port has taken nothing for DP_TXBUF_STALL_MS the
+ * head frame is dropped as refused (net_tap refuses a frame it cannot
+ * write by stopping the burst there, for ever). Both count in *drop_bad. */
 struct dp_txbuf {
 	uint16_t port, queue, n;
+	uint16_t max_frame;     /* MTU + Ethernet header + one VLAN tag; 0 = unchecked */
+	uint64_t stall_tsc;     /* first flush of the current run that sent nothing; 0 = none */
+	uint64_t *drop_bad;     /* counter for unsendable frames; NULL = not counted */
 	struct rte_mbuf *pkts[DP_TXBUF_SIZE];
 };
 
@@ -74,6 +85,7 @@ struct dp_worker {
 	struct dp_worker_loop loop;
 	struct dp_tcp_stack *tcp;
 	struct dp_svc_ctx svc;
+	struct dp_rtmp *rtmp;          /* RTMP service, NULL when off */
 	struct dp_net net;
 } __rte_cache_aligned;
 
@@ -102,8 +114,9 @@ unsigned dp_worker_iterate(struct dp_worker *w);
  * its loop ended, before the port stops. */
 void dp_worker_stop(struct dp_worker *w);
 
-/* Send the buffered frames; what the port did not take stays buffered.
- * Returns the number of frames still buffered. */
+/* Send the buffered frames; what the port did not take stays buffered,
+ * in order, except unsendable frames (see struct dp_txbuf), which are
+ * freed and counted. Returns the number of frames still buffered. */
 uint16_t dp_txbuf_flush(struct dp_txbuf *tb);
 
 /* Free whatever is still buffered, counting it in *drops (shutdown). */

@@ -6,13 +6,18 @@
 #              a net_tap port whose kernel side is lc-cli0 (moved into lc-client once the
 #              port is started); the kernel TAP lc0 (same IP and MAC) is the exception path
 #              for everything the dataplane does not serve (ssh, chat, ping of kernel...).
+#              lifecast-cp runs there too, connected to the dataplane's IPC socket: RTMP
+#              works from lc-client with no set-up: rtmp://198.18.0.2/test/NAME (open app,
+#              any name), rtmp://198.18.0.2/live/SECRET (keyed: channel testbed, secret
+#              testbed-secret); chat (IRC) on 198.18.0.2:6667 through the exception path.
 #
 # Usage: scripts/testbed.sh COMMAND
 #   up                 start clean (removes leftovers of a previous run or crash first;
 #                      refuses while a live lifecast-dp from an earlier `up` runs);
 #                      prints KEY=VALUE lines: CLIENT_NS NODE_NS CLIENT_IP NODE_IP CLIENT_IF
-#                      DP_PID DP_LOG CONF STATS_SOCK TELEMETRY_SOCK
-#   down               stop lifecast-dp (SIGTERM, then SIGKILL after 10 s), kill whatever
+#                      DP_PID DP_LOG CONF STATS_SOCK TELEMETRY_SOCK CP_PID CP_LOG CP_SOCK
+#                      ARCHIVE_DIR (CP_* empty with LC_CP=0)
+#   down               stop lifecast-cp and lifecast-dp (SIGTERM, then SIGKILL after 10 s), kill whatever
 #                      still runs inside the two namespaces, delete them and all state
 #                      (config, log, sockets, DPDK runtime files). Always exits 0.
 #   status             exit 0 and print state when up and lifecast-dp alive, else exit 1
@@ -26,6 +31,10 @@
 #   telemetry [CMD]    a DPDK telemetry command (default /lifecast/stats), JSON
 #   exec [client|node] CMD...   run CMD inside a namespace (default: client)
 #   log                print lifecast-dp's log
+#   cp-start           start lifecast-cp in lc-node (when not running) and wait until the
+#                      dataplane answered its HELLO; prints CP_PID=
+#   cp-stop [-9]       stop lifecast-cp (SIGTERM, or SIGKILL with -9: a crash)
+#   cp-log             print lifecast-cp's log
 #
 # Environment:
 #   B=build            build tree holding lifecast-dp (B=build-asan for sanitizer runs)
@@ -35,6 +44,9 @@
 #   LC_DP_CONF="k=v;k=v"  [dataplane] overrides without a file
 #   LC_DP_ARGS="..."   extra EAL arguments (e.g. --log-level=pmd.net.tap:debug)
 #   LC_DP_WAIT=30      seconds to wait for the dataplane to come up
+#   LC_CP=1            0: do not start lifecast-cp with `up`
+#   LC_CP_ARGS="..."   extra lifecast-cp arguments (e.g. -v)
+#   LC_CP_WAIT=10      seconds to wait for lifecast-cp to reach the dataplane
 #   LC_TB_NAME=x       a second, independent test-bed: namespaces lc-client-x / lc-node-x,
 #                      state /run/lifecast-testbed-x, stats /run/lifecast-x/dp.sock
 #                      (same addresses: the namespaces isolate them)
@@ -60,6 +72,8 @@ NODE_MAC=02:00:c6:12:00:02
 FILE_PREFIX=lc-tb$S
 STATS_SOCK=/run/lifecast$S/dp.sock
 TELEMETRY_SOCK=/var/run/dpdk/$FILE_PREFIX/dpdk_telemetry.v2
+CP_SOCK=/run/lifecast$S/cp.sock
+ARCHIVE_DIR=$STATE/archive
 
 log() { echo "testbed: $*" >&2; }
 
@@ -97,18 +111,61 @@ stop_dp() {
 	fi
 }
 
+cp_pid() { cat "$STATE/cp.pid" 2>/dev/null; }
+
+# stop_cp [-9]: SIGTERM (SIGKILL after 10 s), or SIGKILL at once with -9.
+stop_cp() {
+	local pid i sig=TERM
+	[ "${1:-}" = "-9" ] && sig=KILL
+	pid=$(cp_pid)
+	if pid_alive "$pid"; then
+		kill -$sig "$pid" 2>/dev/null
+		for i in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.1; done
+		pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	fi
+	rm -f "$STATE/cp.pid"
+}
+
+# start_cp: lifecast-cp in the node namespace with the test-bed's config;
+# waits until the dataplane acknowledged its HELLO (LC_CP_WAIT seconds).
+start_cp() {
+	local pid i conf=$STATE/lifecast.conf
+	pid=$(cp_pid)
+	if pid_alive "$pid"; then
+		echo "CP_PID=$pid"
+		return 0
+	fi
+	[ -x "$B/lifecast-cp" ] || { log "$B/lifecast-cp not built"; return 1; }
+	mkdir -p "$ARCHIVE_DIR"
+	# shellcheck disable=SC2086
+	ip netns exec "$NODE_NS" "$B/lifecast-cp" -c "$conf" ${LC_CP_ARGS:-} \
+		</dev/null >>"$STATE/cp.log" 2>&1 9>&- &
+	pid=$!
+	echo "$pid" >"$STATE/cp.pid"
+	for i in $(seq 1 $((${LC_CP_WAIT:-10} * 10))); do
+		pid_alive "$pid" || { log "lifecast-cp exited during start-up"; tail -5 "$STATE/cp.log" >&2; return 1; }
+		grep -q "dataplane ready" "$STATE/cp.log" 2>/dev/null && { echo "CP_PID=$pid"; return 0; }
+		sleep 0.1
+	done
+	log "lifecast-cp $pid did not reach the dataplane in ${LC_CP_WAIT:-10} s (RTMP unavailable)"
+	echo "CP_PID=$pid"
+	return 1
+}
+
 do_down() {
+	stop_cp
 	stop_dp
 	ns_kill_all "$CLIENT_NS"
 	ns_kill_all "$NODE_NS"
 	ns_exists "$CLIENT_NS" && ip netns del "$CLIENT_NS"
 	ns_exists "$NODE_NS" && ip netns del "$NODE_NS"
-	rm -f "$STATS_SOCK"
+	rm -f "$STATS_SOCK" "$CP_SOCK"
 	rm -rf "/var/run/dpdk/$FILE_PREFIX"
 	rm -f /dev/hugepages/"$FILE_PREFIX"map_* 2>/dev/null
 	# keep the last log for post-mortems, drop the rest
 	if [ -d "$STATE" ]; then
 		[ -f "$STATE/dp.log" ] && mv -f "$STATE/dp.log" "/tmp/lifecast-testbed$S-last.log"
+		[ -f "$STATE/cp.log" ] && mv -f "$STATE/cp.log" "/tmp/lifecast-testbed$S-cp-last.log"
 		rm -rf "$STATE"
 	fi
 	return 0
@@ -126,6 +183,21 @@ write_conf() {
 		echo "stats_socket = $STATS_SOCK"
 		echo "mbufs = 8191"
 		echo "hdr_mbufs = 8191"
+		echo "cp_socket = $CP_SOCK"
+		# lifecast-cp's sections (the dataplane skips them)
+		echo "[rtmp]"
+		echo "dataplane = $CP_SOCK"
+		echo "apps = live:keyed test:open"
+		echo "[keys]"
+		echo "testbed = testbed-secret"
+		echo "[archive]"
+		echo "dir = $ARCHIVE_DIR"
+		echo "min_free = 16M"
+		echo "[chat]"
+		echo "listen = :6667"
+		echo "record_dir = $ARCHIVE_DIR"
+		echo "[http]"
+		echo "listen = :8080"
 		if [ -n "${LC_CONF:-}" ]; then
 			echo "# from $LC_CONF"
 			cat "$LC_CONF"
@@ -214,6 +286,17 @@ do_up() {
 	echo "CONF=$conf"
 	echo "STATS_SOCK=$STATS_SOCK"
 	echo "TELEMETRY_SOCK=$TELEMETRY_SOCK"
+	if [ "${LC_CP:-1}" != 0 ]; then
+		start_cp || log "continuing without a working control plane"
+		echo "CP_LOG=$STATE/cp.log"
+		echo "CP_SOCK=$CP_SOCK"
+		echo "ARCHIVE_DIR=$ARCHIVE_DIR"
+	else
+		echo "CP_PID="
+		echo "CP_LOG="
+		echo "CP_SOCK="
+		echo "ARCHIVE_DIR="
+	fi
 }
 
 do_status() {
@@ -221,6 +304,7 @@ do_status() {
 	pid=$(dp_pid)
 	if ns_exists "$CLIENT_NS" && ns_exists "$NODE_NS" && pid_alive "$pid"; then
 		echo "up: lifecast-dp pid $pid, stats $STATS_SOCK"
+		pid_alive "$(cp_pid)" && echo "lifecast-cp pid $(cp_pid), ipc $CP_SOCK" || echo "lifecast-cp not running"
 		ip -n "$CLIENT_NS" -br addr show "$CLIENT_IF" 2>/dev/null
 		ip -n "$NODE_NS" -br addr show "$EXC_IF" 2>/dev/null
 		return 0
@@ -256,6 +340,11 @@ status) do_status ;;
 stats) seqpacket_request "$STATS_SOCK" stats 0 ;;
 telemetry) seqpacket_request "$TELEMETRY_SOCK" "${1:-/lifecast/stats}" 1 ;;
 log) cat "$STATE/dp.log" ;;
+cp-log) cat "$STATE/cp.log" ;;
+cp-start)
+	pid_alive "$(dp_pid)" || { log "test-bed not up"; exit 1; }
+	start_cp ;;
+cp-stop) stop_cp "${1:-}" ;;
 exec)
 	ns=$CLIENT_NS
 	case "${1:-}" in

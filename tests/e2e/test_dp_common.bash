@@ -108,8 +108,10 @@ dp_netns_pair() {
 # ---- the lifecast test-bed (scripts/testbed.sh) ----
 
 TESTBED="$LC_ROOT/scripts/testbed.sh"
-DP_CLIENT_NS=lc-client
-DP_NODE_NS=lc-node
+# LC_TB_NAME=x selects an independent test-bed instance (scripts/testbed.sh
+# reads it too), so several suites can run side by side.
+DP_CLIENT_NS=lc-client${LC_TB_NAME:+-$LC_TB_NAME}
+DP_NODE_NS=lc-node${LC_TB_NAME:+-$LC_TB_NAME}
 DP_ADDR=198.18.0.2
 DP_CLIENT_ADDR=198.18.0.1
 
