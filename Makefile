@@ -135,7 +135,7 @@ unit_link_rtmp := $(LIBRTMP)
 unit_link_flv  := $(LIBFLV) $(LIBRTMP)
 unit_link_cp   := $(CP_LINK)
 unit_link_chat := $(CP_LINK)
-unit_link_dp   := $(LIBDP) $(DP_SHARED) $(LIBFLV) $(LIBRTMP)
+unit_link_dp   := $(LIBDP) $(call obj,$(filter-out swarm/sw_main.c,$(SWARM_SRC))) $(DP_SHARED) $(LIBFLV) $(LIBRTMP)
 unit_libs_rtmp := $(CRYPTO_LIBS)
 unit_libs_flv  := $(CRYPTO_LIBS)
 unit_libs_cp   := $(CP_LIBS)
@@ -223,6 +223,9 @@ run: all
 
 bench-tcp: $(B)/lifecast-dp $(B)/tools/dp_tcpsink $(B)/tools/dp_ksource $(B)/tools/dp_tcpclient
 	B=$(B) bash scripts/bench-tcp.sh
+
+bench: $(B)/lifecast-dp $(B)/lifecast-cp $(B)/lifecast-swarm $(B)/tools/cp_rtmpplay
+	B=$(B) bash scripts/bench.sh
 
 bench-chat:
 	B=$(B) bash scripts/bench-chat.sh

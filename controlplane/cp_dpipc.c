@@ -155,6 +155,15 @@ static int send_rtmp_msg(struct rsess *rs, uint8_t type, uint32_t ts, uint32_t m
 	return rs_send(rs, DP_IPC_SESSION_MSG, 0, &m, sizeof(m), p, len);
 }
 
+/* SESSION_CLOSE for a session we hold no state for. */
+static void send_close_id(struct cp_dpipc *d, uint64_t id, const char *reason)
+{
+	struct dp_ipc_close c;
+	memset(&c, 0, sizeof(c));
+	dp_ipc_str_set(c.text, sizeof(c.text), reason);
+	cp_dplink_send(&d->link, DP_IPC_SESSION_CLOSE, id, 0, &c, sizeof(c), NULL, 0);
+}
+
 static void rs_close(struct rsess *rs, const char *reason)
 {
 	if (rs->state == RS_CLOSING)
@@ -201,8 +210,11 @@ static int t_control(void *t, enum cp_ctl_kind kind, uint32_t v)
 		n = rtmp_ctl_set_peer_bw(b, sizeof(b), v, RTMP_BW_DYNAMIC);
 		break;
 	case CP_CTL_CHUNK_SIZE:
-		/* The dataplane switches its writer when it sends this. */
+		/* The dataplane switches its writer when it sends this, and its
+		 * stream logs are chunked at its own size: announce that one. */
 		type = RTMP_MSG_SET_CHUNK_SIZE;
+		if (rs->d->st.dp_chunk_size)
+			v = (uint32_t)rs->d->st.dp_chunk_size;
 		n = rtmp_ctl_set_chunk_size(b, sizeof(b), v);
 		break;
 	case CP_CTL_STREAM_BEGIN:
@@ -381,7 +393,7 @@ static void on_session_open(struct cp_dpipc *d, uint64_t id, const struct dp_ipc
 		if (rs)
 			rs_close(rs, "out of memory");
 		else
-			cp_dplink_send(&d->link, DP_IPC_SESSION_CLOSE, id, 0, NULL, 0, NULL, 0);
+			send_close_id(d, id, "out of memory");
 		return;
 	}
 	rs->worker = o->worker;
@@ -509,7 +521,7 @@ fail:
 	if (rs)
 		rs_close(rs, "resync failed");
 	else
-		cp_dplink_send(&d->link, DP_IPC_SESSION_CLOSE, e->id, 0, NULL, 0, NULL, 0);
+		send_close_id(d, e->id, "resync failed");
 }
 
 static void resync_apply(struct cp_dpipc *d)
@@ -549,8 +561,8 @@ static void on_hello_ack(struct cp_dpipc *d, const struct dp_ipc_hello_ack *a)
 	d->st.dp_workers = a->workers;
 	d->st.dp_chunk_size = a->chunk_size;
 	if (a->chunk_size && a->chunk_size != d->eng->conf->chunk_size)
-		cp_warn("dataplane chunk size %u differs from [rtmp] chunk_size %llu: viewers "
-			"get the dataplane's", a->chunk_size,
+		cp_warn("dataplane chunk size %u differs from [rtmp] chunk_size %llu: clients "
+			"are told the dataplane's", a->chunk_size,
 			(unsigned long long)d->eng->conf->chunk_size);
 	resync_clear(d);
 	d->resyncing = 1;
@@ -813,6 +825,11 @@ int cp_dpipc_request_stats(struct cp_dpipc *d,
 	d->stats_cb = cb;
 	d->stats_arg = arg;
 	return 0;
+}
+
+int cp_dpipc_inject(struct cp_dpipc *d, const uint8_t *dgram, size_t len)
+{
+	return cp_dplink_inject(&d->link, dgram, len);
 }
 
 void cp_dpipc_get_stats(const struct cp_dpipc *d, struct cp_dpipc_stats *out)

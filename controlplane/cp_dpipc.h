@@ -69,6 +69,11 @@ void cp_dpipc_stream_state(struct cp_dpipc *d, struct cp_stream *s, int live);
 int cp_dpipc_request_stats(struct cp_dpipc *d, void (*cb)(void *arg, const char *json,
 							 size_t len), void *arg);
 
+/* Handle dgram[0..len) as a datagram from the dataplane (tests and
+ * fuzzers; answers go to the socket if connected, else nowhere). Returns 0
+ * or -errno as the link would drop for it. */
+int cp_dpipc_inject(struct cp_dpipc *d, const uint8_t *dgram, size_t len);
+
 /* Counters. */
 void cp_dpipc_get_stats(const struct cp_dpipc *d, struct cp_dpipc_stats *out);
 

@@ -309,6 +309,16 @@ static int on_dgram(struct cp_dplink *l, size_t n)
 	return 0;
 }
 
+int cp_dplink_inject(struct cp_dplink *l, const uint8_t *dgram, size_t len)
+{
+	if (!l->rbuf)
+		return -ESHUTDOWN;
+	if (len > DP_IPC_FRAG_MAX + 1)
+		len = DP_IPC_FRAG_MAX + 1; /* what recv() would have kept */
+	memcpy(l->rbuf, dgram, len);
+	return on_dgram(l, len);
+}
+
 static void on_readable(struct cp_dplink *l)
 {
 	for (int i = 0; i < RX_BURST && l->fd >= 0 && !l->closing; i++) {

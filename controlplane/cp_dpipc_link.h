@@ -88,6 +88,11 @@ static inline int cp_dplink_up(const struct cp_dplink *l)
 int cp_dplink_send(struct cp_dplink *l, uint16_t type, uint64_t session, uint64_t stream,
 		   const void *fixed, size_t flen, const void *var, size_t vlen);
 
+/* Process dgram[0..len) as if it had been received (tests, fuzzers):
+ * checked, reassembled, dispatched. Returns 0, or -errno when it would
+ * have dropped a real link (version mismatch, owner's protocol error). */
+int cp_dplink_inject(struct cp_dplink *l, const uint8_t *dgram, size_t len);
+
 /* Drop the current connection (protocol error seen by the owner); the
  * down callback runs and a reconnect is scheduled. */
 void cp_dplink_drop(struct cp_dplink *l, const char *why);

@@ -47,6 +47,60 @@ uint32_t dp_cpmsg_wire_len(const struct dp_cpmsg *m)
 	return m->h.len + (m->ref ? dp_entry_meta(m->ref)->plen : 0);
 }
 
+/* ---- message FIFO ---- */
+
+static int msgq_grow(struct dp_msgq *q)
+{
+	uint32_t cap = q->cap ? q->cap * 2 : 64;
+	struct dp_cpmsg **v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < q->n; i++)
+		v[i] = q->v[(q->head + i) % q->cap];
+	free(q->v);
+	q->v = v;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+int dp_msgq_push(struct dp_msgq *q, struct dp_cpmsg *m, uint32_t limit)
+{
+	if (limit && q->n >= limit)
+		return -ENOBUFS;
+	if (q->n == q->cap && msgq_grow(q) != 0)
+		return -ENOMEM;
+	q->v[(q->head + q->n) % q->cap] = m;
+	q->n++;
+	return 0;
+}
+
+unsigned dp_msgq_flush(struct dp_msgq *q, struct rte_ring *ring)
+{
+	unsigned moved = 0;
+
+	while (q->n && rte_ring_enqueue(ring, q->v[q->head]) == 0) {
+		q->v[q->head] = NULL;
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		moved++;
+	}
+	return moved;
+}
+
+void dp_msgq_fini(struct dp_msgq *q)
+{
+	while (q->n) {
+		dp_cpmsg_free(q->v[q->head]);
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+	}
+	free(q->v);
+	q->v = NULL;
+	q->cap = q->head = 0;
+}
+
 /* Outgoing queue: a ring of messages; the head may be partly sent (off =
  * payload bytes already sent in earlier fragments). */
 struct dp_cpipc {
@@ -63,6 +117,10 @@ struct dp_cpipc {
 	struct dp_ipc_resync_done resync;
 	uint64_t boot_id;
 	char *stats_buf;
+	/* Commands a worker's ring had no room for, per worker, in order: the
+	 * main lcore never waits for a worker (which may itself be waiting
+	 * for room in its event ring). */
+	struct dp_msgq pend[DP_MAX_WORKERS];
 	struct dp_cpipc_stats st;
 };
 
@@ -214,16 +272,42 @@ static struct rte_ring *worker_cmd(struct dp_cpipc *x, uint16_t w)
 	return dp_rtmp_cmd_ring(x->app->workers[w]->rtmp);
 }
 
-static int to_worker(struct dp_cpipc *x, uint16_t w, struct dp_cpmsg *m)
+/* Session commands wait at most this many per worker; state changes of
+ * the main lcore (CP up/down, resync, stream end) are never dropped. */
+#define CPIPC_PEND_MAX 16384
+
+/* Relay m to worker w in order: straight into its ring when nothing waits
+ * before it, else behind the pending ones. must: never dropped. */
+static int to_worker(struct dp_cpipc *x, uint16_t w, struct dp_cpmsg *m, int must)
 {
 	struct rte_ring *ring = worker_cmd(x, w);
+	struct dp_msgq *q;
 
-	if (!ring || rte_ring_enqueue(ring, m) != 0) {
+	if (!ring) {
+		x->st.cmds_dropped++;
+		dp_cpmsg_free(m);
+		return -ENOENT;
+	}
+	q = &x->pend[w];
+	if (q->n == 0 && rte_ring_enqueue(ring, m) == 0)
+		return 0;
+	if (dp_msgq_push(q, m, must ? 0 : CPIPC_PEND_MAX) != 0) {
 		x->st.cmds_dropped++;
 		dp_cpmsg_free(m);
 		return -ENOBUFS;
 	}
+	x->st.cmds_deferred++;
 	return 0;
+}
+
+static unsigned pend_flush(struct dp_cpipc *x)
+{
+	unsigned n = 0;
+
+	for (uint16_t w = 0; w < x->app->nb_workers; w++)
+		if (x->pend[w].n && worker_cmd(x, w))
+			n += dp_msgq_flush(&x->pend[w], worker_cmd(x, w));
+	return n;
 }
 
 static void to_all_workers(struct dp_cpipc *x, uint16_t type, int32_t slot)
@@ -231,16 +315,12 @@ static void to_all_workers(struct dp_cpipc *x, uint16_t type, int32_t slot)
 	for (uint16_t w = 0; w < x->app->nb_workers; w++) {
 		struct dp_cpmsg *m = dp_cpmsg_new(type, 0, 0, 0);
 
-		if (!m)
+		if (!m) {
+			x->st.cmds_dropped++;
 			continue;
+		}
 		m->slot = slot;
-		if (type == DP_IPC_STREAM_STATE)
-			m->h.type = DP_IPC_STREAM_STATE;
-		/* must arrive: these change state; the ring is drained every loop */
-		while (worker_cmd(x, w) && rte_ring_enqueue(worker_cmd(x, w), m) != 0)
-			rte_delay_us_sleep(10);
-		if (!worker_cmd(x, w))
-			dp_cpmsg_free(m);
+		to_worker(x, w, m, 1);
 	}
 }
 
@@ -431,7 +511,7 @@ static void on_message(struct dp_cpipc *x, const struct dp_ipc_hdr *h, const uin
 		dp_cpmsg_free(m);
 		return;
 	}
-	to_worker(x, dp_ipc_session_worker(h->session), m);
+	to_worker(x, dp_ipc_session_worker(h->session), m, 0);
 }
 
 static unsigned rx_poll(struct dp_cpipc *x)
@@ -510,6 +590,7 @@ unsigned dp_cpipc_run(struct dp_cpipc *x)
 	unsigned work = 0;
 
 	accept_poll(x);
+	work += pend_flush(x);
 	work += rx_poll(x);
 	work += drain_events(x);
 	work += q_flush(x);
@@ -603,6 +684,8 @@ void dp_cpipc_close(struct dp_cpipc *x)
 		close(x->cfd);
 	x->cfd = -1;
 	q_drop_all(x);
+	for (uint16_t w = 0; x->app && w < DP_MAX_WORKERS; w++)
+		dp_msgq_fini(&x->pend[w]);
 	if (x->lfd >= 0) {
 		close(x->lfd);
 		unlink(x->path);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "dataplane/dp_ipc_proto.h"
 
@@ -50,11 +51,31 @@ void dp_cpmsg_free(struct dp_cpmsg *m);
 /* Payload bytes the message puts on the wire (data[] plus referenced). */
 uint32_t dp_cpmsg_wire_len(const struct dp_cpmsg *m);
 
+/* FIFO of messages, grown on demand: what a ring had no room for waits
+ * here, in order, instead of the producer spinning (worker events, main
+ * lcore commands). Owned by one lcore. */
+struct dp_msgq {
+	struct dp_cpmsg **v;
+	uint32_t head, n, cap;
+};
+
+/* Append m. Returns 0 (ownership passes), -ENOBUFS when limit is non-zero
+ * and n >= limit, -ENOMEM. On error the caller keeps m. */
+int dp_msgq_push(struct dp_msgq *q, struct dp_cpmsg *m, uint32_t limit);
+
+/* Move queued messages to ring, oldest first, while it has room. Returns
+ * the number moved. */
+unsigned dp_msgq_flush(struct dp_msgq *q, struct rte_ring *ring);
+
+/* Free every queued message and the storage (the queue is empty and
+ * reusable afterwards). */
+void dp_msgq_fini(struct dp_msgq *q);
+
 struct dp_cpipc_stats {
 	uint64_t connects, disconnects, replaced;
 	uint64_t rx_msgs, rx_bytes, rx_errors, rx_unroutable;
 	uint64_t tx_msgs, tx_bytes, tx_dgrams;
-	uint64_t archive_sent, archive_dropped, msgs_dropped, cmds_dropped;
+	uint64_t archive_sent, archive_dropped, msgs_dropped, cmds_dropped, cmds_deferred;
 	uint64_t queue_bytes, queue_peak;
 };
 

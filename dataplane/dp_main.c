@@ -302,6 +302,9 @@ static int app_run(struct dp_app *app, int sfd)
 	rte_eal_mp_wait_lcore();
 out:
 	dp_cpipc_close(cp); /* queued messages hold entry references: before the pools go */
+	for (uint16_t i = 0; i < app->nb_workers; i++)
+		if (app->workers[i])
+			dp_rtmp_release(app->workers[i]->rtmp); /* all, before any pool goes */
 	dp_ipc_close(&ipc);
 	app_teardown(app, started);
 	dp_rtmp_shared_free(app->rtmp);

@@ -9,6 +9,7 @@
 
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 
 #include "controlplane/cp_log.h"
 #include "dataplane/dp_rtmp_int.h"
@@ -16,6 +17,7 @@
 #include "dataplane/dp_worker.h"
 #include "rtmp/rtmp_be.h"
 #include "rtmp/rtmp_ctl.h"
+#include "rtmp/rtmp_err.h"
 
 struct dp_rtmp_shared *dp_rtmp_shared_create(uint32_t chunk_size)
 {
@@ -61,14 +63,50 @@ struct dp_rtmp *dp_rtmp_of(const struct dp_rtmp *r, uint16_t worker)
 	return app->workers[worker]->rtmp;
 }
 
+/* Events keep their order: once one waits in evq, the later ones queue
+ * behind it until dp_rtmp_poll() moves them into the ring. */
+static void emit_queued(struct dp_rtmp *r, struct dp_cpmsg *m, uint32_t limit)
+{
+	if (r->evq.n == 0 && rte_ring_enqueue(r->evt, m) == 0)
+		return;
+	if (dp_msgq_push(&r->evq, m, limit) == 0) {
+		r->st.events_deferred++;
+		return;
+	}
+	r->st.events_dropped++;
+	dp_cpmsg_free(m);
+}
+
 void dp_rtmp_emit(struct dp_rtmp *r, struct dp_cpmsg *m)
 {
-	if (rte_ring_enqueue(r->evt, m) != 0) {
-		r->st.events_dropped++;
-		if (m->h.type == DP_IPC_ARCHIVE_MSG)
-			r->st.archive_dropped++;
-		dp_cpmsg_free(m);
-	}
+	emit_queued(r, m, DP_RTMP_EVQ_MAX);
+}
+
+int dp_rtmp_emit_archive(struct dp_rtmp *r, struct dp_cpmsg *m)
+{
+	/* Archive copies never wait: behind deferred events or in a full
+	 * ring they are dropped (the archive starts a new segment). */
+	if (r->evq.n == 0 && rte_ring_enqueue(r->evt, m) == 0)
+		return 0;
+	r->st.archive_dropped++;
+	dp_cpmsg_free(m);
+	return -ENOBUFS;
+}
+
+/* ---- reassembly buffers ---- */
+
+void *dp_reasm_alloc(void *ctx, size_t size)
+{
+	struct dp_rtmp *r = ctx;
+	uint8_t *base = rte_malloc_socket("dp_reasm", size + DP_REASM_HDR, DP_REASM_HDR,
+					  r->w->socket);
+
+	return base ? base + DP_REASM_HDR : NULL;
+}
+
+void dp_reasm_free(void *ctx, void *p, size_t size)
+{
+	rte_free((uint8_t *)p - DP_REASM_HDR);
 }
 
 /* ---- output of control/command bytes ---- */
@@ -423,10 +461,16 @@ static int conn_on_msg(void *ctx, const struct rtmp_msg *msg)
 	if (s->pslot >= 0 && (media || msg->type == RTMP_MSG_DATA_AMF0 ||
 			      msg->type == RTMP_MSG_DATA_AMF3)) {
 		/* The reader delivers in place when the message lies whole in
-		 * the segment; otherwise it reassembled (copied) it. */
-		if (msg->length && (msg->data < s->in_seg || msg->data >= s->in_seg + s->in_seg_len))
+		 * the segment; otherwise it reassembled (copied) it: that copy
+		 * is the one write of the payload when ingest takes the buffer. */
+		int reasm = msg->length &&
+			    (msg->data < s->in_seg || msg->data >= s->in_seg + s->in_seg_len);
+
+		if (reasm) {
 			s->r->st.reasm_bytes_copied += msg->length;
-		return dp_fan_ingest(s, msg);
+			s->r->st.payload_bytes_copied += msg->length;
+		}
+		return dp_fan_ingest(s, msg, reasm);
 	}
 	if (media) {
 		s->r->st.bad_cmds++; /* media from a session that does not publish */
@@ -462,6 +506,9 @@ static int cmd_handover(struct dp_rsess *s, const struct dp_cpmsg *m)
 	cfg.on_msg = conn_on_msg;
 	cfg.on_out = dp_rsess_out;
 	cfg.ctx = s;
+	cfg.alloc.alloc = dp_reasm_alloc;
+	cfg.alloc.free = dp_reasm_free;
+	cfg.alloc.ctx = s->r;
 	rc = rtmp_conn_init(&s->rc, &cfg);
 	if (rc != 0)
 		return rc;
@@ -687,9 +734,9 @@ static void resync(struct dp_rtmp *r)
 	if (!m)
 		return;
 	memcpy(m->data, &d, sizeof(d));
-	/* The end marker must not be lost: main waits for it. */
-	while (rte_ring_enqueue(r->evt, m) != 0)
-		rte_pause();
+	/* The end marker must not be lost (main waits for it) and the worker
+	 * must not wait for main: it goes behind the deferred events. */
+	emit_queued(r, m, 0);
 }
 
 static void cmd_one(struct dp_rtmp *r, struct dp_cpmsg *m)
@@ -716,10 +763,13 @@ static void cmd_one(struct dp_rtmp *r, struct dp_cpmsg *m)
 		return; /* gone meanwhile: its SESSION_CLOSE is on its way */
 	rc = cmd_session(r, s, m);
 	if (rc != 0) {
-		r->st.bad_cmds++;
-		cp_debug("rtmp: session %llx: %s failed: %s", (unsigned long long)s->id,
-			 dp_ipc_type_name(m->h.type), strerror(rc < 0 ? -rc : rc));
-		dp_rsess_reset(s, "command failed");
+		/* The control plane sent something we cannot apply: the session
+		 * is in an unknown state for both sides, so it goes, loudly. */
+		r->st.cmd_errors++;
+		cp_warn("rtmp: worker %u session %llx: control plane %s (%u bytes) rejected: %s; "
+			"session reset", r->w->id, (unsigned long long)s->id,
+			dp_ipc_type_name(m->h.type), m->h.len, rtmp_strerror(rc));
+		dp_rsess_reset(s, "malformed command from the control plane");
 	}
 }
 
@@ -740,12 +790,17 @@ unsigned dp_rtmp_poll(struct dp_rtmp *r, uint64_t now_us)
 	unsigned work;
 
 	r->now_us = now_us;
-	work = cmd_poll(r);
+	if (r->evq.n)
+		work = dp_msgq_flush(&r->evq, r->evt);
+	else
+		work = 0;
+	work += cmd_poll(r);
 	work += dp_fan_rx(r);
 	work += dp_fan_schedule(r);
 	if (now_us - r->last_timer_us >= DP_RTMP_TIMER_US) {
 		r->last_timer_us = now_us;
 		dp_fan_timers(r);
+		dp_rtmp_snapshot(r);
 	}
 	return work;
 }
@@ -778,11 +833,20 @@ struct dp_rtmp *dp_rtmp_create(struct dp_worker *w, struct dp_rtmp_shared *sh)
 	r->chunk = sh->chunk_size;
 	r->max_sess = (uint32_t)c->tcp_max_conns;
 	r->sess = calloc(r->max_sess, sizeof(*r->sess));
+	r->snap = rte_zmalloc_socket("dp_rtmp_snap", sizeof(*r->snap), RTE_CACHE_LINE_SIZE,
+				     w->socket);
 	r->viewers = calloc(r->max_sess, sizeof(*r->viewers));
 	r->cmd = ring_make("rcmd", w->id, rs, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r->evt = ring_make("revt", w->id, rs, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r->fan = ring_make("rfan", w->id, rs, w->socket, RING_F_SC_DEQ);
-	if (!r->sess || !r->viewers || !r->cmd || !r->evt || !r->fan) {
+	{
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		snprintf(name, sizeof(name), "dp_ent%u", w->id);
+		r->ent_pool = rte_pktmbuf_pool_create(name, (unsigned)(2 * c->mbufs + 1), 256, 0,
+						      RTE_PKTMBUF_HEADROOM + 64, w->socket);
+	}
+	if (!r->sess || !r->snap || !r->viewers || !r->cmd || !r->evt || !r->fan || !r->ent_pool) {
 		dp_rtmp_free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -814,7 +878,7 @@ static void ring_drain_fan(struct rte_ring *ring)
 	}
 }
 
-void dp_rtmp_free(struct dp_rtmp *r)
+void dp_rtmp_release(struct dp_rtmp *r)
 {
 	if (!r)
 		return;
@@ -824,33 +888,79 @@ void dp_rtmp_free(struct dp_rtmp *r)
 		if (r->sess[i])
 			sess_release(r->sess[i], -ECONNABORTED, "shutdown");
 	dp_fan_free_all(r);
+	dp_msgq_fini(&r->evq);
 	ring_drain_msgs(r->cmd);
 	ring_drain_msgs(r->evt);
 	ring_drain_fan(r->fan);
+}
+
+void dp_rtmp_free(struct dp_rtmp *r)
+{
+	if (!r)
+		return;
+	dp_rtmp_release(r);
 	rte_ring_free(r->cmd);
 	rte_ring_free(r->evt);
 	rte_ring_free(r->fan);
 	free(r->sess);
 	free(r->viewers);
+	rte_free(r->snap);
+	/* Entries still referenced elsewhere (an archive queue) must be gone:
+	 * the main lcore closes its IPC before the workers are freed. */
+	rte_mempool_free(r->ent_pool);
 	rte_free(r);
 }
 
-void dp_rtmp_foreach_stream(const struct dp_rtmp *r,
-			    void (*fn)(void *arg, const struct dp_rtmp_stream_stats *s),
-			    void *arg)
+void dp_rtmp_snapshot(struct dp_rtmp *r)
 {
+	struct dp_rtmp_snap *sn = r->snap;
+	uint32_t seq = atomic_load_explicit(&sn->seq, memory_order_relaxed);
+	uint32_t n = 0;
+
+	atomic_store_explicit(&sn->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	for (uint32_t i = 0; i < DP_STREAMS_MAX; i++) {
 		const struct dp_lstream *ls = r->ls[i];
-		struct dp_rtmp_stream_stats st;
 
 		if (!ls)
 			continue;
-		st = (struct dp_rtmp_stream_stats){
+		sn->s[n++] = (struct dp_rtmp_stream_stats){
 			.stream = ls->v.stream, .viewers = ls->nviewers,
 			.publishing = ls->publisher != NULL, .entries = ls->v.appended,
 			.bytes_sent = ls->bytes_sent, .skips = ls->skips, .resets = ls->resets,
 			.skip_bytes = ls->skip_bytes, .gaps = ls->v.gaps,
 		};
-		fn(arg, &st);
 	}
+	sn->n = n;
+	atomic_store_explicit(&sn->seq, seq + 2, memory_order_release);
+}
+
+#define SNAP_READ_TRIES 64
+
+int dp_rtmp_foreach_stream(const struct dp_rtmp *r,
+			   void (*fn)(void *arg, const struct dp_rtmp_stream_stats *s), void *arg)
+{
+	const struct dp_rtmp_snap *sn = r->snap;
+	struct dp_rtmp_stream_stats *copy = malloc(sizeof(sn->s));
+	uint32_t n = 0;
+	int ok = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (int t = 0; t < SNAP_READ_TRIES && !ok; t++) {
+		uint32_t before = atomic_load_explicit(&sn->seq, memory_order_acquire);
+
+		if (before & 1) {
+			rte_pause();
+			continue;
+		}
+		n = sn->n < DP_STREAMS_MAX ? sn->n : DP_STREAMS_MAX;
+		memcpy(copy, sn->s, n * sizeof(*copy));
+		atomic_thread_fence(memory_order_acquire);
+		ok = atomic_load_explicit(&sn->seq, memory_order_relaxed) == before;
+	}
+	for (uint32_t i = 0; ok && i < n; i++)
+		fn(arg, &copy[i]);
+	free(copy);
+	return ok ? (int)n : -EAGAIN;
 }

@@ -54,7 +54,8 @@ void dp_rtmp_shared_free(struct dp_rtmp_shared *sh);
 	X(reasm_bytes_copied) X(ctl_bytes_copied) X(payload_bytes_sent) X(media_msgs_sent) \
 	X(fanout_enqueued) X(fanout_dropped) X(fanout_received) X(archive_enqueued) \
 	X(archive_dropped) X(skips) X(skip_bytes) X(resets) X(stalls) X(log_gaps) \
-	X(republish_jumps) X(events_dropped) X(bad_cmds) X(rtmp_errors)
+	X(republish_jumps) X(events_dropped) X(events_deferred) X(bad_cmds) X(cmd_errors) \
+	X(rtmp_errors) X(entries_lost)
 
 struct dp_rtmp_stats {
 #define DP_RTMP_STAT_DECL(n) uint64_t n;
@@ -69,8 +70,15 @@ struct dp_rtmp;
  * Returns NULL with errno set. */
 struct dp_rtmp *dp_rtmp_create(struct dp_worker *w, struct dp_rtmp_shared *sh);
 
+/* Drop every entry reference the service holds (sessions, views, queued
+ * messages, rings) after its worker stopped. Entries of one worker's pools
+ * sit in other workers' views and rings, so shutdown releases every
+ * worker's service before any worker's pools are freed. Idempotent; NULL
+ * accepted. */
+void dp_rtmp_release(struct dp_rtmp *r);
+
 /* Free after the worker's TCP stack is destroyed (its on_close callbacks
- * released the sessions). NULL accepted. */
+ * released the sessions); releases first. NULL accepted. */
 void dp_rtmp_free(struct dp_rtmp *r);
 
 /* One poll step on the worker lcore: commands from the main lcore, entries
@@ -82,19 +90,34 @@ unsigned dp_rtmp_poll(struct dp_rtmp *r, uint64_t now_us);
 struct rte_ring *dp_rtmp_cmd_ring(const struct dp_rtmp *r);
 struct rte_ring *dp_rtmp_evt_ring(const struct dp_rtmp *r);
 
-/* Counters (torn reads tolerated from other lcores). */
+/* Counters (torn reads tolerated from other lcores).
+ * payload_bytes_copied counts every copy of media payload bytes made on the
+ * ingest path (chunk reassembly included), so payload_bytes_copied /
+ * payload_bytes_sent is the fan-out's real copy ratio; reasm_bytes_copied is
+ * the part of it the chunk reader made. entries_lost: media messages that
+ * could not become log entries (pool empty); viewers of the stream resume at
+ * the next keyframe. cmd_errors: control-plane commands rejected as
+ * malformed or out of place (the session is reset and the reason logged). */
 const struct dp_rtmp_stats *dp_rtmp_stats(const struct dp_rtmp *r);
 
-/* Per stream fan-out counters of this worker, for the stats JSON: calls
- * fn for each stream the worker holds a view of. */
+/* Per stream fan-out counters of this worker, for the stats JSON. The
+ * worker publishes them every DP_RTMP_TIMER_US into a snapshot guarded by a
+ * sequence counter; this copies a consistent snapshot (never touching the
+ * worker's stream objects, which it may free at any time) and calls fn for
+ * each stream in it. Safe from any lcore or thread while the worker runs.
+ * Returns the number of streams reported, or -EAGAIN when the writer kept
+ * the snapshot busy (nothing reported), -ENOMEM. */
 struct dp_rtmp_stream_stats {
 	uint64_t stream;
 	uint32_t viewers;
 	int publishing;
 	uint64_t entries, bytes_sent, skips, resets, skip_bytes, gaps;
 };
-void dp_rtmp_foreach_stream(const struct dp_rtmp *r,
-			    void (*fn)(void *arg, const struct dp_rtmp_stream_stats *s),
-			    void *arg);
+int dp_rtmp_foreach_stream(const struct dp_rtmp *r,
+			   void (*fn)(void *arg, const struct dp_rtmp_stream_stats *s), void *arg);
+
+/* Worker lcore: publish the per-stream snapshot now (also done by the
+ * timers of dp_rtmp_poll). */
+void dp_rtmp_snapshot(struct dp_rtmp *r);
 
 #endif /* DP_RTMP_H */

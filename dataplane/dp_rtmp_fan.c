@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_malloc.h>
+
 #include "dataplane/dp_rtmp_int.h"
 #include "dataplane/dp_tcp.h"
 #include "dataplane/dp_worker.h"
@@ -66,14 +68,37 @@ static void pre_clear(struct dp_rsess *s)
 	s->npre = s->pre_i = 0;
 }
 
-/* Queue metadata and sequence headers (own references) to go first. */
+/* Which preamble slot an entry fills (metadata, video or audio sequence
+ * header), -1 for others. */
+static int pre_kind(const struct rte_mbuf *m)
+{
+	uint8_t fl = dp_entry_meta(m)->flags;
+
+	if (fl & DP_ENTRY_METADATA)
+		return 0;
+	if (!(fl & DP_ENTRY_SEQHDR))
+		return -1;
+	return (fl & DP_ENTRY_VIDEO) ? 1 : 2;
+}
+
+/* The viewer is about to get entry m: remember its decoder configuration. */
+static void pre_note(struct dp_rsess *s, const struct rte_mbuf *m)
+{
+	int k = pre_kind(m);
+
+	if (k >= 0)
+		s->have_seq[k] = dp_entry_meta(m)->seq;
+}
+
+/* Queue metadata and sequence headers the viewer does not have yet (own
+ * references) to go first. */
 static void pre_load(struct dp_rsess *s, const struct dp_view *v)
 {
 	struct rte_mbuf *cand[DP_RS_PRE_MAX] = { v->meta, v->vsh, v->ash };
 
 	pre_clear(s);
 	for (int i = 0; i < DP_RS_PRE_MAX; i++) {
-		if (!cand[i])
+		if (!cand[i] || dp_entry_meta(cand[i])->seq == s->have_seq[i])
 			continue;
 		dp_entry_ref(cand[i]);
 		s->pre[s->npre++] = cand[i];
@@ -126,6 +151,13 @@ static struct rte_mbuf *viewer_next(struct dp_rsess *s, struct dp_lstream *ls)
 			/* fell off the log, or never started: next keyframe */
 			key = dp_view_next_key(v, s->cur_seq);
 			if (!key) {
+				if (!s->wait_key) {
+					/* playing, and the log lost what it needed
+					 * next: a skip to the coming keyframe */
+					s->skips++;
+					ls->skips++;
+					s->r->st.skips++;
+				}
 				s->cur_seq = v->last_seq + 1;
 				s->wait_key = 1;
 				return NULL;
@@ -197,6 +229,7 @@ static uint32_t viewer_pump(struct dp_rsess *s, uint32_t budget)
 				s->cur = s->pre[s->pre_i++];
 				if (s->pre_i == s->npre)
 					s->npre = s->pre_i = 0;
+				pre_note(s, s->cur);
 			} else {
 				struct rte_mbuf *m = viewer_next(s, ls);
 
@@ -208,6 +241,7 @@ static uint32_t viewer_pump(struct dp_rsess *s, uint32_t budget)
 				dp_entry_ref(m);
 				s->cur = m;
 				s->cur_seq++;
+				pre_note(s, m);
 			}
 			s->cur_off = 0;
 		}
@@ -397,10 +431,8 @@ static void archive_copy(struct dp_rsess *s, struct rte_mbuf *e)
 	dp_entry_ref(e);
 	m->ref = e;
 	m->slot = s->pslot;
-	if (rte_ring_enqueue(r->evt, m) != 0) {
-		r->st.archive_dropped++;
+	if (dp_rtmp_emit_archive(r, m) != 0) {
 		atomic_fetch_add(&sl->ar_dropped, 1);
-		dp_cpmsg_free(m);
 		return;
 	}
 	r->st.archive_enqueued++;
@@ -422,7 +454,39 @@ static void ls_append(struct dp_rtmp *r, struct dp_lstream *ls, struct rte_mbuf 
 		republish_jump(r, ls, em);
 }
 
-int dp_fan_ingest(struct dp_rsess *s, const struct rtmp_msg *m)
+static void reasm_ext_free(void *addr, void *opaque)
+{
+	rte_free(opaque);
+}
+
+/* Turn the reader's reassembly buffer holding m into the entry's payload:
+ * no copy. NULL when the buffer cannot be taken or mbufs ran out (the
+ * caller falls back to a copy, or counts the loss). */
+static struct rte_mbuf *ingest_take(struct dp_rsess *s, const struct rtmp_msg *m,
+				    const struct dp_entry_meta *em, const uint8_t *p)
+{
+	struct dp_rtmp *r = s->r;
+	size_t size;
+	uint8_t *buf = rtmp_chunk_reader_take(&s->rc.rd, m, &size);
+	uint8_t *base;
+	struct rte_mbuf_ext_shared_info *sh;
+	struct rte_mbuf *e;
+
+	if (!buf) /* not the reader's buffer after all: copy */
+		return dp_entry_build(r->w->pool, em, p, r->chunk, &r->st.payload_bytes_copied);
+	base = buf - DP_REASM_HDR;
+	sh = (struct rte_mbuf_ext_shared_info *)base;
+	sh->free_cb = reasm_ext_free;
+	sh->fcb_opaque = base;
+	rte_mbuf_ext_refcnt_set(sh, 1); /* ours, dropped below */
+	e = dp_entry_build_ext(r->ent_pool, em, (uint8_t *)p,
+			       rte_malloc_virt2iova(base) + (rte_iova_t)(p - base), sh, r->chunk);
+	if (rte_mbuf_ext_refcnt_update(sh, -1) == 0)
+		rte_free(base);
+	return e;
+}
+
+int dp_fan_ingest(struct dp_rsess *s, const struct rtmp_msg *m, int reasm)
 {
 	struct dp_rtmp *r = s->r;
 	struct dp_lstream *ls = r->ls[s->pslot];
@@ -450,10 +514,17 @@ int dp_fan_ingest(struct dp_rsess *s, const struct rtmp_msg *m)
 	em.flags = dp_entry_classify(em.type, p, len);
 	em.ts = ingest_clock(s, m->timestamp);
 	em.seq = atomic_fetch_add(&sl->next_seq, 1);
-	e = dp_entry_build(r->w->pool, &em, p, r->chunk, &r->st.payload_bytes_copied);
+	e = NULL;
+	if (reasm)
+		e = ingest_take(s, m, &em, p);
+	else
+		e = dp_entry_build(r->w->pool, &em, p, r->chunk, &r->st.payload_bytes_copied);
 	if (!e) {
-		r->st.fanout_dropped++;
-		return 0; /* out of mbufs: the message is lost, viewers see a gap */
+		/* Out of mbufs: the message is lost. Its seq is spent, so every
+		 * view sees the hole at the next entry and its viewers resume
+		 * at the next keyframe (whole messages: the stream stays valid). */
+		r->st.entries_lost++;
+		return 0;
 	}
 	r->st.ingest_msgs++;
 	r->st.ingest_bytes += len;
@@ -555,6 +626,7 @@ int dp_fan_attach(struct dp_rsess *s, int32_t slot, uint64_t stream, uint32_t ms
 	}
 	s->vslot = slot;
 	s->vmsid = msid;
+	memset(s->have_seq, 0, sizeof(s->have_seq));
 	s->role = DP_IPC_ROLE_VIEWER;
 	ls->nviewers++;
 	r->st.viewers++;
@@ -602,8 +674,11 @@ static void republish_jump(struct dp_rtmp *r, struct dp_lstream *ls, const struc
 		    s->cur_seq >= e->seq)
 			continue;
 		m = dp_view_get(&ls->v, s->cur_seq);
-		if (m && dp_entry_meta(m)->epoch == e->epoch)
-			continue; /* already in the new publisher's messages */
+		/* Not held (a hole in the log, or evicted): viewer_next() moves
+		 * it to this keyframe and counts the skip. Same epoch: already
+		 * in the new publisher's messages. */
+		if (!m || dp_entry_meta(m)->epoch == e->epoch)
+			continue;
 		pre_load(s, &ls->v);
 		s->cur_seq = e->seq;
 		r->st.republish_jumps++;

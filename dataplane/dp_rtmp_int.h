@@ -66,6 +66,10 @@ struct dp_rsess {
 	uint32_t cur_off;           /* bytes of cur accepted by TCP */
 	struct rte_mbuf *pre[DP_RS_PRE_MAX]; /* preamble to send first (own refs) */
 	uint8_t npre, pre_i;
+	/* seq of the metadata / video / audio sequence header this viewer
+	 * last got: a skip re-sends only what changed (the shared bytes
+	 * carry their original timestamps, which would go backwards) */
+	uint64_t have_seq[DP_RS_PRE_MAX];
 	uint32_t last_una;
 	uint64_t stall_since_us;
 	/* counters */
@@ -86,11 +90,24 @@ struct dp_lstream {
 
 #define DP_RTMP_TIMER_US 100000  /* slow-viewer and snapshot timers */
 #define DP_RTMP_SNAPSHOT_WAIT_US 1000000
+/* Events waiting for room in the event ring (the main lcore is slow):
+ * deferred in order instead of spinning; past the bound session events are
+ * dropped and counted. Must-arrive markers (RESYNC end) ignore the bound. */
+#define DP_RTMP_EVQ_MAX 8192
+
+/* Per-stream counters published by the worker for other lcores: a single
+ * writer sequence lock (odd = being written). */
+struct dp_rtmp_snap {
+	_Atomic uint32_t seq;
+	uint32_t n;
+	struct dp_rtmp_stream_stats s[DP_STREAMS_MAX];
+};
 
 struct dp_rtmp {
 	struct dp_worker *w;
 	struct dp_rtmp_shared *sh;
 	struct rte_ring *cmd, *evt, *fan;
+	struct rte_mempool *ent_pool; /* small mbufs: entry headers, extbuf slices */
 	uint32_t chunk;
 	uint32_t max_sess;
 	uint32_t gen;
@@ -101,8 +118,11 @@ struct dp_rtmp {
 	struct dp_lstream *ls[DP_STREAMS_MAX];
 	uint64_t now_us, last_timer_us;
 	struct rtmp_amf0_node nodes[128]; /* scratch for metadata parsing */
+	struct dp_msgq evq;          /* events the event ring had no room for */
+	struct dp_rtmp_snap *snap;   /* per-stream counters for other lcores */
 	struct dp_rtmp_stats st;
 };
+
 
 /* Fan ring items: entry pointers (mbufs are 64-byte aligned, low bits 0)
  * with tag bits, or control words with bit 0 set. */
@@ -121,13 +141,24 @@ static inline uintptr_t dp_fan_ctl(uint32_t kind, uint32_t worker, uint32_t slot
 
 /* dp_rtmp.c */
 void dp_rtmp_emit(struct dp_rtmp *r, struct dp_cpmsg *m);
+/* Queue an archive copy: dropped (and counted) rather than deferred. */
+int dp_rtmp_emit_archive(struct dp_rtmp *r, struct dp_cpmsg *m);
 int dp_rsess_out(void *ctx, const uint8_t *p, size_t n);
 int dp_rsess_flush(struct dp_rsess *s);
 void dp_rsess_reset(struct dp_rsess *s, const char *why);
 struct dp_rtmp *dp_rtmp_of(const struct dp_rtmp *r, uint16_t worker);
 
+/* Reassembly buffers of the chunk readers: rte_malloc'd (IOVA-able) with
+ * room for an rte_mbuf_ext_shared_info in front, so a completed message can
+ * become an entry's external buffer without a copy. */
+#define DP_REASM_HDR 64
+void *dp_reasm_alloc(void *ctx, size_t size);
+void dp_reasm_free(void *ctx, void *p, size_t size);
+
 /* dp_rtmp_fan.c */
-int dp_fan_ingest(struct dp_rsess *s, const struct rtmp_msg *m);
+/* Ingest a media/metadata message of a publisher. reasm: the chunk reader
+ * reassembled it (its buffer can be taken instead of copied). */
+int dp_fan_ingest(struct dp_rsess *s, const struct rtmp_msg *m, int reasm);
 int dp_fan_publish(struct dp_rsess *s, int32_t slot, uint64_t stream, uint32_t msid);
 void dp_fan_unpublish(struct dp_rsess *s);
 int dp_fan_attach(struct dp_rsess *s, int32_t slot, uint64_t stream, uint32_t msid);

@@ -85,11 +85,17 @@ static void svc_release(struct svc_conn *s)
 /* ---- echo ---- */
 
 /* Receive buffer of one echo conn: its share of the part of the RX pool
- * echo may hold, counted in full-sized segments (one mbuf each). */
+ * echo may hold, counted in full-sized segments (one mbuf each); the
+ * minimum while the pool runs low whatever the reason, so RX keeps a
+ * reserve for the ACKs that free it. */
 static uint32_t echo_share(const struct dp_svc_ctx *ctx)
 {
-	uint64_t mbufs = (uint64_t)ctx->payload_pool->size * DP_SVC_ECHO_POOL_PCT / 100;
-	uint64_t bytes = mbufs * 1448 / (ctx->echo_active ? ctx->echo_active : 1);
+	const struct rte_mempool *mp = ctx->payload_pool;
+	uint64_t mbufs = (uint64_t)mp->size * DP_SVC_ECHO_POOL_PCT / 100;
+	uint64_t bytes = mbufs * DP_SVC_ECHO_SEG / (ctx->echo_active ? ctx->echo_active : 1);
+
+	if (rte_mempool_avail_count(mp) < mp->size * DP_SVC_RX_RESERVE_PCT / 100)
+		bytes = 0;
 
 	if (bytes < DP_SVC_ECHO_MIN_WND)
 		bytes = DP_SVC_ECHO_MIN_WND;
@@ -104,6 +110,12 @@ static void echo_flow(struct svc_conn *s, struct dp_tcp_conn *c)
 {
 	uint32_t queued = dp_tcp_send_queued(c);
 	uint32_t held = (s->pend ? s->pend->pkt_len - s->pend_off : 0) + queued;
+	/* Small segments cost a whole mbuf each: count what they pin. */
+	uint64_t segs = (uint64_t)(s->pend ? s->pend->nb_segs : 0) + dp_tcp_send_refs(c);
+
+	if (segs * DP_SVC_ECHO_SEG > held)
+		held = segs * DP_SVC_ECHO_SEG > UINT32_MAX / 2 ? UINT32_MAX / 2
+							      : (uint32_t)(segs * DP_SVC_ECHO_SEG);
 
 	dp_tcp_rcv_limit(c, echo_share(s->ctx));
 	dp_tcp_rcv_hold(c, held);
@@ -361,6 +373,8 @@ static void svc_writable(void *arg, struct dp_tcp_conn *c)
 			src_wake(s->ctx);
 		if (!s->waiting)
 			source_push(s, c);
+		else
+			dp_tcp_notify_writable(c); /* still in line: keep its ACKs waking it */
 	}
 }
 

@@ -27,6 +27,8 @@ struct svc_conn;
  *    a conn keeps at most about one congestion window unsent. */
 #define DP_SVC_ECHO_POOL_PCT 50
 #define DP_SVC_ECHO_MIN_WND (8u * 1460u)
+#define DP_SVC_ECHO_SEG 1448u     /* bytes an RX mbuf is assumed to carry at least */
+#define DP_SVC_RX_RESERVE_PCT 25  /* RX pool free below this: echo windows shrink to the minimum */
 #define DP_SVC_SRC_MBUFS 2047
 #define DP_SVC_SRC_CHUNK 8192u
 

@@ -139,6 +139,73 @@ struct rte_mbuf *dp_entry_build(struct rte_mempool *pool, const struct dp_entry_
 	return w.head;
 }
 
+#define EXT_SLICE_MAX 32768u /* mbuf buf_len is 16 bits */
+
+/* Chain payload[off, off + n) as extbuf-attached mbufs. */
+static int chain_ext(struct chain_wr *w, uint8_t *payload, rte_iova_t iova,
+		     struct rte_mbuf_ext_shared_info *shinfo, uint32_t off, uint32_t n)
+{
+	while (n > 0) {
+		uint32_t take = n < EXT_SLICE_MAX ? n : EXT_SLICE_MAX;
+		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+
+		if (!m)
+			return -ENOMEM;
+		rte_mbuf_ext_refcnt_update(shinfo, 1);
+		rte_pktmbuf_attach_extbuf(m, payload + off, iova + off, (uint16_t)take, shinfo);
+		m->data_off = 0;
+		m->data_len = (uint16_t)take;
+		m->pkt_len = take;
+		if (!w->head) {
+			w->head = m;
+		} else if (rte_pktmbuf_chain(w->head, m) != 0) {
+			rte_pktmbuf_free(m);
+			return -ENOMEM;
+		}
+		w->tail = m;
+		off += take;
+		n -= take;
+	}
+	return 0;
+}
+
+struct rte_mbuf *dp_entry_build_ext(struct rte_mempool *hdr_pool,
+				    const struct dp_entry_meta *meta, uint8_t *payload,
+				    rte_iova_t iova, struct rte_mbuf_ext_shared_info *shinfo,
+				    uint32_t chunk)
+{
+	struct chain_wr w = { hdr_pool, NULL, NULL };
+	struct dp_entry_meta e = *meta;
+	uint32_t csid = rtmp_chunk_canonical_csid(meta->type);
+	uint8_t h[RTMP_CHUNK_HDR_MAX];
+	uint32_t done = 0;
+	int rc;
+
+	if (chunk == 0 || meta->plen > RTMP_MSG_LEN_MAX || csid >= 64) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e.chunk = chunk;
+	e.clen = (uint32_t)rtmp_chunk_canonical_size(meta->plen, meta->ts, chunk);
+	rc = chain_put(&w, h, (uint32_t)canon_first_hdr(h, &e, csid));
+	while (rc == 0 && done < meta->plen) {
+		uint32_t n = meta->plen - done < chunk ? meta->plen - done : chunk;
+
+		if (done > 0)
+			rc = chain_put(&w, h, (uint32_t)canon_cont_hdr(h, &e, csid));
+		if (rc == 0)
+			rc = chain_ext(&w, payload, iova, shinfo, done, n);
+		done += n;
+	}
+	if (rc != 0 || w.head->pkt_len != e.clen) {
+		rte_pktmbuf_free(w.head);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(w.head->buf_addr, &e, sizeof(e));
+	return w.head;
+}
+
 void dp_entry_ref(struct rte_mbuf *m)
 {
 	for (; m; m = m->next)
@@ -226,7 +293,9 @@ static void view_set_ref(struct rte_mbuf **dst, struct rte_mbuf *m)
 		dp_entry_ref(m);
 }
 
-void dp_view_clear(struct dp_view *v)
+/* Drop the ring's entries; metadata and sequence headers stay (they are
+ * still what a decoder needs after a hole in the log). */
+static void view_drop_entries(struct dp_view *v)
 {
 	for (uint64_t s = v->first_seq; s && s <= v->last_seq; s++) {
 		struct dp_view_slot *sl = &v->ring[s & v->mask];
@@ -234,13 +303,18 @@ void dp_view_clear(struct dp_view *v)
 		rte_pktmbuf_free(sl->m);
 		sl->m = NULL;
 	}
-	view_set_ref(&v->meta, NULL);
-	view_set_ref(&v->vsh, NULL);
-	view_set_ref(&v->ash, NULL);
 	v->first_seq = v->last_seq = 0;
 	v->bytes_held = 0;
 	v->key_seq = 0;
 	v->epoch_key_seq = 0;
+}
+
+void dp_view_clear(struct dp_view *v)
+{
+	view_drop_entries(v);
+	view_set_ref(&v->meta, NULL);
+	view_set_ref(&v->vsh, NULL);
+	view_set_ref(&v->ash, NULL);
 }
 
 void dp_view_fini(struct dp_view *v)
@@ -301,8 +375,9 @@ int dp_view_append(struct dp_view *v, struct rte_mbuf *m)
 	}
 	if (v->last_seq && e->seq != v->last_seq + 1) {
 		/* Lost entries: what we hold is older than the hole and
-		 * cannot be continued; start over from this entry. */
-		dp_view_clear(v);
+		 * cannot be continued; start over from this entry, keeping
+		 * the preamble. */
+		view_drop_entries(v);
 		v->gap = 1;
 		v->gaps++;
 	}

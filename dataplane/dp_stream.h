@@ -68,6 +68,19 @@ uint8_t dp_entry_classify(uint8_t type, const uint8_t *p, size_t len);
 struct rte_mbuf *dp_entry_build(struct rte_mempool *pool, const struct dp_entry_meta *meta,
 				const uint8_t *payload, uint32_t chunk, uint64_t *copied);
 
+/* Build an entry around payload bytes that already sit in an external
+ * buffer (the chunk reader's reassembly buffer, written once): the chunk
+ * headers go into small mbufs from hdr_pool, each payload slice is an
+ * mbuf from hdr_pool attached to the buffer (rte_pktmbuf_attach_extbuf,
+ * one shinfo reference per slice). No payload byte is copied. payload has
+ * IOVA iova; shinfo manages the buffer and the caller keeps its own
+ * reference (drop it after the call). Returns the head with one reference
+ * for the caller, or NULL (errno ENOMEM, EINVAL). */
+struct rte_mbuf *dp_entry_build_ext(struct rte_mempool *hdr_pool,
+				    const struct dp_entry_meta *meta, uint8_t *payload,
+				    rte_iova_t iova, struct rte_mbuf_ext_shared_info *shinfo,
+				    uint32_t chunk);
+
 /* Take one more reference on every segment of entry m. */
 void dp_entry_ref(struct rte_mbuf *m);
 
@@ -114,8 +127,9 @@ int dp_view_init(struct dp_view *v, uint64_t stream, uint32_t slot, uint32_t ent
 void dp_view_fini(struct dp_view *v);
 
 /* Append entry m (the view takes over the caller's reference). Entries must
- * come in increasing seq; a seq jump is recorded as a gap (the entries
- * before it are still valid, viewers resume at the next keyframe). The
+ * come in increasing seq; a seq jump is recorded as a gap: the entries held
+ * before it are dropped (metadata and sequence headers are kept) and
+ * viewers resume at the next keyframe. The
  * oldest entries are evicted past the entry or byte bound. Returns 0, or
  * -EINVAL when m's seq is not newer than the last (m is freed). */
 int dp_view_append(struct dp_view *v, struct rte_mbuf *m);

@@ -304,6 +304,7 @@ struct dp_tcp_conn *dp_tcp_conn_new(struct dp_tcp_stack *st, const struct dp_tcp
 	st->nconns++;
 	c->rto_us = st->cfg.rto_init_ms * 1000;
 	c->mss = 536;
+	c->reord = DP_TCP_DUPTHRESH;
 	return c;
 }
 
@@ -453,6 +454,7 @@ static void on_rto(struct dp_tcp_conn *c, uint64_t now)
 	}
 	dp_tcp_cc_on_loss(c, 1, now);
 	c->in_recovery = 0;
+	c->undo_ok = 0;
 	c->dupacks = 0;
 	c->rto_us = (uint32_t)rto;
 	c->rtt_start_us = 0;
@@ -564,6 +566,11 @@ uint32_t dp_tcp_send_space(const struct dp_tcp_conn *c)
 uint32_t dp_tcp_send_queued(const struct dp_tcp_conn *c)
 {
 	return c->queued;
+}
+
+uint32_t dp_tcp_send_refs(const struct dp_tcp_conn *c)
+{
+	return c->nref;
 }
 
 /* Append [abs_off, abs_off + n) of seg's buffer to the queue, extending the

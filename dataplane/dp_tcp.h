@@ -176,6 +176,11 @@ uint32_t dp_tcp_send_space(const struct dp_tcp_conn *c);
 /* Bytes queued and not yet acknowledged by the peer. */
 uint32_t dp_tcp_send_queued(const struct dp_tcp_conn *c);
 
+/* Payload references the send queue holds (about one per mbuf segment it
+ * pins): what queued bytes cost in mbufs when they arrived in small
+ * segments. */
+uint32_t dp_tcp_send_refs(const struct dp_tcp_conn *c);
+
 /* Tell the stack how many delivered bytes the app still holds unconsumed;
  * the advertised window shrinks by that much (receive flow control). When the
  * window opens again the stack sends a window update. */
@@ -237,7 +242,8 @@ const char *dp_tcp_state_name(int state);
 	X(conns_SYN_RECEIVED) X(conns_ESTABLISHED) X(conns_CLOSE_WAIT) X(conns_LAST_ACK) \
 	X(conns_FIN_WAIT_1) X(conns_FIN_WAIT_2) X(conns_CLOSING) X(conns_TIME_WAIT) \
 	X(retransmits) X(retransmit_bytes) X(rto_events) X(fast_retransmits) \
-	X(sack_recoveries) X(sack_blocks_rcvd) X(sack_blocks_sent) X(dup_acks) \
+	X(sack_recoveries) X(spurious_recoveries) X(sack_blocks_rcvd) X(sack_blocks_sent) \
+	X(dup_acks) \
 	X(syn_cookies_sent) X(syn_cookies_validated) X(syn_cookies_failed) \
 	X(ooo_segs) X(ooo_bytes_queued) X(ooo_bytes_held) \
 	X(delayed_acks) X(quick_acks) X(window_probes) X(window_updates) \

@@ -204,11 +204,37 @@ static void partial_ack(struct dp_tcp_conn *c, uint32_t acked)
 	c->cwnd += c->mss;
 }
 
+/* Eifel detection (RFC 3522) of a fast retransmission the network did not
+ * need: the first ACK past the retransmitted segment echoes a timestamp
+ * older than the retransmission, so the original got there, only late
+ * (reordering: net_impair, multipath, ...). Undo the window reduction and
+ * raise DupThresh to the reordering seen (Linux's tp->reordering), or every
+ * reordered window would halve cwnd. Returns 1 when undone. */
+static int spurious_recovery(struct dp_tcp_conn *c, const struct dp_tcp_seg *s)
+{
+	if (!c->undo_ok || !c->in_recovery)
+		return 0;
+	c->undo_ok = 0;
+	if (!s->opts.has_ts || !s->opts.tsecr || !dp_seq_lt(s->opts.tsecr, c->undo_tsval))
+		return 0;
+	c->cwnd = c->cwnd > c->undo_cwnd ? c->cwnd : c->undo_cwnd;
+	c->ssthresh = c->ssthresh > c->undo_ssthresh ? c->ssthresh : c->undo_ssthresh;
+	c->cubic_wmax = c->undo_wmax;
+	c->in_recovery = 0;
+	c->recover = s->ack; /* a real loss further on may recover at once */
+	if (c->undo_extent + 1 > c->reord)
+		c->reord = (uint8_t)(c->undo_extent + 1 < DP_TCP_REORDER_MAX ? c->undo_extent + 1
+									  : DP_TCP_REORDER_MAX);
+	c->st->stats.spurious_recoveries++;
+	return 1;
+}
+
 static int new_ack(struct dp_tcp_conn *c, struct dp_tcp_seg *s, uint32_t acked)
 {
 	int fin = c->fin_sent && dp_seq_gt(s->ack, c->fin_seq);
 	uint32_t data = acked - (fin ? 1u : 0u);
 
+	spurious_recovery(c, s);
 	rtt_from_ack(c, s);
 	c->backoff = 0;
 	c->snd_una = s->ack;
@@ -233,15 +259,24 @@ static int new_ack(struct dp_tcp_conn *c, struct dp_tcp_seg *s, uint32_t acked)
 	return 0;
 }
 
-/* Three dup ACKs, or SACK already shows three segments' worth above a hole
- * (RFC 6675 DupThresh); never twice for the same window (RFC 6582 4.1). */
+/* DupThresh dup ACKs, or SACK already shows DupThresh segments' worth above
+ * a hole (RFC 6675); never twice for the same window (RFC 6582 4.1).
+ * DupThresh starts at 3 and grows with the reordering the path showed. */
 static void maybe_enter_recovery(struct dp_tcp_conn *c)
 {
-	int loss = c->dupacks >= 3 ||
-		   (c->sack_ok && dp_tcp_sack_bytes(c) >= 3u * dp_tcp_data_mss(c));
+	uint32_t mss = dp_tcp_data_mss(c);
+	int loss = c->dupacks >= c->reord ||
+		   (c->sack_ok && dp_tcp_sack_bytes(c) >= (uint32_t)c->reord * mss);
 
 	if (!loss || (c->recover && dp_seq_lt(c->snd_una, c->recover)))
 		return;
+	/* What to restore if this proves spurious. */
+	c->undo_ok = c->ts_ok;
+	c->undo_tsval = dp_tcp_ts_now(c->st);
+	c->undo_cwnd = c->cwnd;
+	c->undo_ssthresh = c->ssthresh;
+	c->undo_wmax = c->cubic_wmax;
+	c->undo_extent = c->nsacked ? (dp_tcp_sack_highest(c) - c->snd_una) / mss : c->dupacks;
 	c->st->stats.fast_retransmits++;
 	if (c->sack_ok && c->nsacked)
 		c->st->stats.sack_recoveries++;

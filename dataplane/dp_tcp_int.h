@@ -18,6 +18,8 @@
 #define DP_TCP_WHEEL_SLOTS 4096 /* power of two */
 #define DP_TCP_MAX_OPT_SACK 4
 #define DP_TCP_TS_HZ 1000       /* our timestamp clock: milliseconds */
+#define DP_TCP_DUPTHRESH 3      /* RFC 5681 / 6675 DupThresh, the starting point */
+#define DP_TCP_REORDER_MAX 127  /* cap of the adapted threshold, segments */
 
 /* TCP header flags. */
 #define DP_TH_FIN 0x01
@@ -94,6 +96,11 @@ struct dp_tcp_conn {
 	uint8_t backoff, syn_retries, keep_sent;
 	uint16_t mss;                    /* send MSS, payload bytes w/o options */
 	uint16_t dupacks;
+	uint8_t reord;                   /* DupThresh in use, raised on reordering */
+	uint8_t undo_ok;                 /* recovery may still prove spurious */
+	uint32_t undo_tsval;             /* our TSval when recovery started */
+	uint32_t undo_cwnd, undo_ssthresh, undo_extent;
+	double undo_wmax;
 
 	/* send side */
 	uint32_t iss, snd_una, snd_nxt, snd_max;
@@ -209,6 +216,8 @@ void dp_tcp_sndq_flush(struct dp_tcp_conn *c);
 uint32_t dp_tcp_rcv_window(const struct dp_tcp_conn *c);
 uint32_t dp_tcp_ts_now(const struct dp_tcp_stack *st);
 uint32_t dp_tcp_data_mss(const struct dp_tcp_conn *c);
+struct rte_ipv4_hdr;
+uint16_t dp_tcp_l4_sum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4_off);
 
 /* dp_tcp_input.c */
 int dp_tcp_conn_input(struct dp_tcp_conn *c, struct dp_tcp_seg *s);

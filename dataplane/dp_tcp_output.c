@@ -4,8 +4,6 @@
  * DP_TCP_L2_HEADROOM free in front) chained to indirect mbufs attached to
  * the payload the app queued: payload bytes are referenced, never copied,
  * and a retransmission rebuilds the chain over the same bytes. */
-/* rte_ipv4_udptcp_cksum_mbuf*() (chained mbufs) are experimental in 22.11. */
-#define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <string.h>
 
@@ -44,10 +42,52 @@ uint32_t dp_tcp_data_mss(const struct dp_tcp_conn *c)
 	return c->mss - (c->ts_ok ? 12u : 0u);
 }
 
+/* A chain whose inner segments all have even lengths. A one's-complement
+ * sum taken piecewise is only right when every piece but the last is even
+ * (an odd piece shifts the byte lanes of the next); net_tap's TX checksum
+ * "offload" sums per segment without correcting for that, and the peer
+ * silently drops the segment as corrupt, on every retransmission too. */
+static int chain_even(const struct rte_mbuf *m)
+{
+	for (; m && m->next; m = m->next)
+		if (m->data_len & 1)
+			return 0;
+	return 1;
+}
+
+/* One's-complement sum of the IPv4 pseudo-header and bytes [l4_off,
+ * pkt_len) of chain m, folded to 16 bits. Each piece is summed on its own
+ * and, when it starts at an odd offset of the segment, byte-swapped into
+ * the right lanes: rte_ipv4_udptcp_cksum_mbuf() of DPDK 22.11 gets chains
+ * with odd-length pieces wrong, and payload slices of any length are what
+ * zero-copy sending produces. */
+uint16_t dp_tcp_l4_sum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4_off)
+{
+	uint64_t sum = rte_ipv4_phdr_cksum(ip, 0);
+	uint32_t done = 0;
+
+	for (; m; m = m->next) {
+		uint32_t len = m->data_len;
+		if (l4_off >= len) {
+			l4_off -= len;
+			continue;
+		}
+		len -= l4_off;
+		uint32_t s = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, l4_off), len, 0));
+		l4_off = 0;
+		sum += (done & 1) ? rte_bswap16((uint16_t)s) : s;
+		done += len;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 static void fill_csum(struct dp_tcp_stack *st, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
 		      struct rte_tcp_hdr *th, uint32_t thlen)
 {
-	if (st->cfg.tx_csum_offload) {
+	if (st->cfg.tx_csum_offload && chain_even(m)) {
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
 		m->l2_len = 0;
 		m->l3_len = IP_HLEN;
@@ -59,7 +99,8 @@ static void fill_csum(struct dp_tcp_stack *st, struct rte_mbuf *m, struct rte_ip
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	th->cksum = 0;
-	th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, IP_HLEN);
+	uint16_t ck = (uint16_t)~dp_tcp_l4_sum(m, ip, IP_HLEN);
+	th->cksum = ck ? ck : 0xffff;
 }
 
 /* Build and hand one segment to ip_output. Returns 0 or -ENOBUFS (the

@@ -1,7 +1,5 @@
 /* Receive entry: header validation, demultiplexing, passive open (SYN and
  * SYN-cookie ACK) and RSTs for segments nobody owns. */
-/* rte_ipv4_udptcp_cksum_mbuf*() (chained mbufs) are experimental in 22.11. */
-#define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <string.h>
 
@@ -61,8 +59,8 @@ static int csum_ok(struct rte_mbuf *m, uint32_t ihl)
 		return 1;
 	if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 		return 0;
-	return rte_ipv4_udptcp_cksum_mbuf_verify(m, rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *),
-						 (uint16_t)ihl) == 0;
+	/* Over data and checksum field, a correct segment sums to all ones. */
+	return dp_tcp_l4_sum(m, rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *), ihl) == 0xffff;
 }
 
 /* RST answering a segment (RFC 9293 3.10.7.1): seq = its ACK when it had

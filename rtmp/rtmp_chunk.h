@@ -158,6 +158,16 @@ int rtmp_chunk_reader_set_chunk_size(struct rtmp_chunk_reader *r, uint32_t size)
  * when csid was never used. */
 int rtmp_chunk_reader_abort(struct rtmp_chunk_reader *r, uint32_t csid);
 
+/* Take ownership of the reassembly buffer that holds msg->data, msg being
+ * the message the reader completed last (call before the next read, e.g.
+ * from rtmp_conn's on_msg). The reader forgets the buffer and allocates a
+ * new one for the next message on that chunk stream, so the caller may keep
+ * the bytes (a zero-copy consumer). Returns the buffer, *size its allocated
+ * size (release it with the reader's allocator free(ctx, p, *size)), or
+ * NULL when msg was delivered in place (no reassembly buffer). */
+void *rtmp_chunk_reader_take(struct rtmp_chunk_reader *r, const struct rtmp_msg *msg,
+			     size_t *size);
+
 /* ---- writer ---- */
 
 #define RTMP_CHUNK_WRITER_SLOTS 8

@@ -100,6 +100,22 @@ int rtmp_chunk_reader_abort(struct rtmp_chunk_reader *r, uint32_t csid)
 	return 0;
 }
 
+void *rtmp_chunk_reader_take(struct rtmp_chunk_reader *r, const struct rtmp_msg *msg,
+			     size_t *size)
+{
+	struct rtmp_chunk_stream *s = chunk_find(r, msg->csid);
+	void *p;
+
+	if (!s || !s->buf || msg->data != s->buf || s->received != 0)
+		return NULL;
+	p = s->buf;
+	*size = s->cap;
+	r->buffered -= s->cap;
+	s->buf = NULL;
+	s->cap = 0;
+	return p;
+}
+
 /* Basic header length from its first byte. */
 static uint8_t chunk_basic_len(uint8_t b0)
 {

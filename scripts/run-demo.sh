@@ -157,7 +157,7 @@ if [ "$MODE" = testbed ]; then
   publish your own:
     $EXEC ffmpeg -re -i FILE -c copy -f flv rtmp://198.18.0.2/test/NAME
     keyed app: rtmp://198.18.0.2/live/testbed-secret, viewers play rtmp://198.18.0.2/live/testbed
-  chat (IRC, through the exception path): $EXEC ircII/irssi 198.18.0.2 6667
+  chat (IRC, through the exception path): $EXEC irssi -c 198.18.0.2 -p 6667
   dataplane counters: scripts/testbed.sh stats     logs: scripts/testbed.sh log | cp-log
   Ctrl-C stops everything.
 

@@ -198,6 +198,8 @@ write_conf() {
 		echo "record_dir = $ARCHIVE_DIR"
 		echo "[http]"
 		echo "listen = :8080"
+		echo "[control]"
+		echo "socket = /run/lifecast$S/cp-mgmt.sock"
 		if [ -n "${LC_CONF:-}" ]; then
 			echo "# from $LC_CONF"
 			cat "$LC_CONF"

@@ -34,6 +34,7 @@ static const struct opt_def defs[] = {
 	{ "bridge", K_U32, OFF(bridge_port), 0, 1023,
 	  "bridge this port (a kernel TAP) to --ethdev for frames that are not ours" },
 	{ "duration", K_DBL, OFF(duration_s), 0.1, 3600, "seconds of run after the first join (default 10)" },
+	{ "delay", K_DBL, OFF(delay_s), 0, 600, "seconds before the first viewer connects (default 0)" },
 	{ "rate", K_DBL, OFF(join_rate), 0.1, 1e6, "new connections per second (default 1000)" },
 	{ "join-timeout", K_DBL, OFF(join_timeout_s), 0.1, 600, "seconds from SYN to media (default 10)" },
 	{ "app", K_STR, OFF(app), 0, 0, "RTMP application (default live)" },

@@ -258,7 +258,11 @@ static void flush_acks(struct sw_swarm *sw)
 
 static void start_viewers(struct sw_swarm *sw)
 {
-	uint64_t due = (uint64_t)((double)(sw->now_us - sw->t0_us) * sw->o.join_rate / 1e6) + 1;
+	uint64_t delay = (uint64_t)(sw->o.delay_s * 1e6), due;
+
+	if (sw->now_us - sw->t0_us < delay)
+		return;
+	due = (uint64_t)((double)(sw->now_us - sw->t0_us - delay) * sw->o.join_rate / 1e6) + 1;
 
 	while (sw->started < sw->o.nviewers && sw->started < due) {
 		struct sw_viewer *v = &sw->v[sw->started++];
@@ -371,8 +375,8 @@ int sw_swarm_run(struct sw_swarm *sw, int (*quit)(void))
 	if ((rc = wait_arp(sw, quit)) != 0)
 		return rc;
 	sw->t0_us = sw->last_progress_us = sw->last_timer_us = now_us(sw);
-	setup_limit = sw->t0_us + (uint64_t)((sw->o.nviewers / sw->o.join_rate + sw->o.join_timeout_s +
-					      sw->o.duration_s) * 1e6);
+	setup_limit = sw->t0_us + (uint64_t)((sw->o.delay_s + sw->o.nviewers / sw->o.join_rate +
+					      sw->o.join_timeout_s + sw->o.duration_s) * 1e6);
 	for (;;) {
 		uint64_t c0 = rte_get_tsc_cycles();
 		sw->now_us = c0 * 1000000 / sw->hz;

@@ -32,6 +32,7 @@ struct sw_opts {
 	uint16_t bridge_port;           /* SW_NET_NO_BRIDGE = none */
 	double duration_s;             /* measured run after the first join */
 	double join_rate;              /* new connections per second */
+	double delay_s;                /* wait before the first viewer connects */
 	double join_timeout_s;         /* SYN to media, else the viewer failed */
 	uint32_t ack_every, wscale, rwnd, mss;
 	int sack, timestamps, check_csum, digest, json, progress;

@@ -41,6 +41,8 @@ static const struct cp_conf_key chat_keys[] = {
 	  "channels per client" },
 	{ "chat", "sendq", CP_CONF_SIZE, F(sendq), "256k", 4096, 64ull << 20, 1,
 	  "unsent output per client before it is disconnected" },
+	{ "chat", "sndbuf", CP_CONF_SIZE, F(sndbuf), "0", 0, 64ull << 20, 1,
+	  "SO_SNDBUF of client sockets, 0 = kernel autotuning (bounds kernel memory per client)" },
 	{ "chat", "flood_burst", CP_CONF_UINT, F(flood_burst), "20", 0, 100000, 1,
 	  "lines a client may send at once (0 = no flood control)" },
 	{ "chat", "flood_rate", CP_CONF_UINT, F(flood_rate), "4", 1, 100000, 1,
@@ -263,18 +265,17 @@ void cp_chat_mark_dirty(struct chat_client *c)
  * walked. The flusher finishes the job. */
 static void doom(struct chat_client *c)
 {
-	if (c->closing || c->discarding == 2)
+	if (c->closing || c->doomed)
 		return;
 	c->chat->n_sendq_kills++;
-	c->discarding = 1; /* ignore further input */
+	c->doomed = 1; /* input is ignored from now on */
 	c->pend.len = 0;
-	c->ping_sent_ms = UINT64_MAX; /* marker: doomed, see flush_one */
 	cp_chat_mark_dirty(c);
 }
 
 static int doomed(const struct chat_client *c)
 {
-	return c->ping_sent_ms == UINT64_MAX;
+	return c->doomed;
 }
 
 void cp_chat_send_raw(struct chat_client *c, const char *line, size_t len)
@@ -355,8 +356,7 @@ static void on_check(uv_check_t *h)
 		if (c->closing)
 			continue;
 		if (doomed(c)) {
-			c->ping_sent_ms = 0;
-			c->pend.len = 0;
+			c->doomed = 0; /* let the ERROR line through */
 			cp_chat_client_quit(c, "SendQ exceeded", "SendQ exceeded");
 			continue;
 		}
@@ -492,8 +492,7 @@ void cp_chat_client_quit(struct chat_client *c, const char *quitmsg, const char 
 	if (c->closing)
 		return;
 	struct cp_chat *chat = c->chat;
-	c->ping_sent_ms = 0;
-	c->discarding = 0;
+	c->doomed = 0;
 	char line[CP_IRC_LINE_MAX + 8];
 	cp_chat_send_raw(c, line, cp_chat_fmt_body(line, sizeof(line), "ERROR :Closing Link: %s (%s)",
 						    c->ip, reason));
@@ -685,6 +684,10 @@ static struct chat_client *accept_client(struct cp_chat *chat, uv_tcp_t *tcp)
 	if (admit(chat, tcp, ip) < 0)
 		return NULL;
 	uv_tcp_nodelay(tcp, 1);
+	if (chat->conf.sndbuf) {
+		int v = (int)chat->conf.sndbuf;
+		uv_send_buffer_size((uv_handle_t *)tcp, &v);
+	}
 	return cp_chat_client_new(chat, tcp, ip);
 }
 

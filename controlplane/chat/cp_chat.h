@@ -33,8 +33,11 @@ struct cp_chat_overrides {
 
 /* Load [chat]/[http]/[keys]/[chat_tokens] from conf_path (NULL: defaults),
  * apply ov (may be NULL), start listening and schedule the first rule compile
- * on the thread pool. A rule file that fails to compile at start is an error
- * (the operator sees it at once); on reload the old rules stay.
+ * on the thread pool ("chat: rules loaded: N rules" is logged when it is
+ * active). Until then, or when that first compile fails (logged with the
+ * file's line), messages are not filtered; on a later reload a failure keeps
+ * the old rules. Transcripts go to [chat] record_dir (stands in for
+ * [archive] dir until chat reads it).
  * Returns the service, owned by the caller until cp_chat_stop(); NULL with
  * errno set on failure (EINVAL bad config, EADDRINUSE, ...), details logged. */
 struct cp_chat *cp_chat_start(uv_loop_t *loop, const char *conf_path,

@@ -48,7 +48,7 @@ struct chat_conf {
 	char motd[CP_CONF_STR_MAX];
 	int open_channels;
 	int record;
-	uint64_t max_clients, max_per_ip, max_channels, sendq;
+	uint64_t max_clients, max_per_ip, max_channels, sendq, sndbuf;
 	uint64_t flood_burst, flood_rate;
 	uint64_t reg_timeout_ms, ping_interval_ms, ping_timeout_ms, rule_timeout_ms;
 	struct cp_conf_addr http_listen;
@@ -78,7 +78,7 @@ struct chat_client {
 	char away[CHAT_AWAYLEN + 1];
 	unsigned caps;
 	unsigned registered : 1, cap_pending : 1, got_user : 1, closing : 1, dirty : 1,
-		writing : 1, discarding : 1, invisible : 1, has_pass : 1;
+		writing : 1, discarding : 1, invisible : 1, has_pass : 1, doomed : 1;
 	char *in;                       /* partial line carried between reads */
 	size_t inlen;
 	struct chat_buf pend, infl;     /* queued output / output being written */

@@ -38,7 +38,12 @@ fo_cleanup() {
 		eval "${FO_CLEANUPS[$k]}" >/dev/null 2>&1
 	done
 	B="$B" bash "$TESTBED" down >/dev/null 2>&1
-	[ -n "$FO_TMP" ] && [ -z "${FO_KEEP:-}" ] && rm -rf "$FO_TMP"
+	# FO_KEEP=1 keeps logs and recordings for a post-mortem
+	if [ -n "$FO_TMP" ] && [ -z "${FO_KEEP:-}" ]; then
+		rm -rf "$FO_TMP"
+	elif [ -n "$FO_TMP" ]; then
+		echo "logs kept in $FO_TMP"
+	fi
 	return $rc
 }
 
@@ -225,6 +230,10 @@ fo_wait() {
 
 fo_diagnose() {
 	[ -n "$FO_TMP" ] || return 0
+	local f
+	for f in "$FO_TMP"/pub*.log; do
+		[ -s "$f" ] && { echo "--- $(basename "$f") ---"; tail -3 "$f"; }
+	done
 	echo "--- lifecast-cp log (tail) ---"
 	fo_tb cp-log 2>/dev/null | tail -15
 	echo "--- lifecast-dp log (tail) ---"

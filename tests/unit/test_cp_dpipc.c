@@ -318,7 +318,26 @@ static void send_cmd(struct bed *b, uint64_t id, const uint8_t *body, int len, u
 	dp_send(b, DP_IPC_SESSION_MSG, id, 0, &m, sizeof(m), body, (size_t)len);
 }
 
-/* connect + createStream; checks the replies' order and types. */
+/* The next SESSION_MSG must be Set Chunk Size; returns its value. */
+static uint32_t expect_chunk_size(struct bed *b, uint64_t sess)
+{
+	struct rx r = expect(b, DP_IPC_SESSION_MSG);
+	struct dp_ipc_msg m;
+	const uint8_t *rest = NULL;
+	size_t rlen = 0;
+	struct rtmp_ctl c = { 0 };
+	CU_ASSERT_EQUAL(r.h.session, sess);
+	CU_ASSERT_EQUAL(dp_ipc_decode(r.h.type, r.p, r.len, &m, sizeof(m), &rest, &rlen), 0);
+	CU_ASSERT_EQUAL(m.type, RTMP_MSG_SET_CHUNK_SIZE);
+	CU_ASSERT_EQUAL(m.csid, 2);
+	CU_ASSERT_EQUAL(m.msid, 0);
+	CU_ASSERT_EQUAL(rtmp_ctl_parse(m.type, rest, rlen, &c), 0);
+	free(r.p);
+	return c.value;
+}
+
+/* connect + createStream; checks the replies' order and types. Set Chunk
+ * Size carries the dataplane's chunk size (4096 in every HELLO_ACK here). */
 static void connect_app(struct bed *b, uint64_t id, const char *app)
 {
 	uint8_t buf[512];
@@ -327,7 +346,7 @@ static void connect_app(struct bed *b, uint64_t id, const char *app)
 	send_cmd(b, id, buf, rtmp_cmd_build_connect(buf, sizeof(buf), 1, &cp), 0);
 	CU_ASSERT_EQUAL(expect_msg(b, id, NULL, 0, NULL), RTMP_MSG_WINDOW_ACK_SIZE);
 	CU_ASSERT_EQUAL(expect_msg(b, id, NULL, 0, NULL), RTMP_MSG_SET_PEER_BW);
-	CU_ASSERT_EQUAL(expect_msg(b, id, NULL, 0, NULL), RTMP_MSG_SET_CHUNK_SIZE);
+	CU_ASSERT_EQUAL(expect_chunk_size(b, id), 4096);
 	CU_ASSERT_EQUAL(expect_msg(b, id, code, sizeof(code), NULL), RTMP_MSG_COMMAND_AMF0);
 	CU_ASSERT_STRING_EQUAL(code, "NetConnection.Connect.Success");
 	send_cmd(b, id, buf, rtmp_cmd_build_create_stream(buf, sizeof(buf), 2), 0);
@@ -499,6 +518,7 @@ static void test_keyed_and_timeouts(void)
 	char code[128];
 	uint8_t buf[256];
 	bed_up(&b, 300, 300);
+	b.conf.chunk_size = 8192; /* differs from the dataplane's: its size wins */
 	hello(&b);
 	/* keyed app: wrong key refused, the secret publishes the channel */
 	open_session(&b, 7);

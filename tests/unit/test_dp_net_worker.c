@@ -308,6 +308,76 @@ static void test_txbuf_pushback(void)
 	rte_eth_dev_stop(f.port);
 }
 
+/* Regression: a frame the port refuses (net_tap: longer than its MTU) sat
+ * at the head of the buffer for ever and everything behind it was dropped
+ * as drop_tx_full. Oversize frames are dropped before the burst; a head
+ * the port takes nothing of for DP_TXBUF_STALL_MS is dropped as refused.
+ * Both are counted, the other frames leave in order. */
+static void test_txbuf_unsendable(void)
+{
+	struct wfix f;
+	struct dp_txbuf tb = { 0 };
+	struct rte_mbuf *big, *ok[3], *fill[1023], *got[8];
+	uint64_t bad = 0;
+	struct rte_mempool *pool = util_dp_pool();
+	char msg[256];
+
+	CU_ASSERT_EQUAL_FATAL(ring_port(&f.port, &f.ring), 0);
+	CU_ASSERT_EQUAL_FATAL(dp_port_start(f.port, 1, 1, &pool, 64, 64, 0, 0, msg, sizeof(msg)), 0);
+	tb.port = f.port;
+	tb.max_frame = 1518;
+	tb.drop_bad = &bad;
+	big = rte_pktmbuf_alloc(pool);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	/* 1542 bytes in a chain, as the TCP stack builds them */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rte_pktmbuf_append(big, 1000));
+	struct rte_mbuf *tail = rte_pktmbuf_alloc(pool);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tail);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rte_pktmbuf_append(tail, 542));
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_chain(big, tail), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(pool, ok, 3), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_PTR_NOT_NULL(rte_pktmbuf_append(ok[i], i == 2 ? 1518 : 60));
+	tb.pkts[0] = big;
+	tb.pkts[1] = ok[0];
+	tb.pkts[2] = ok[1];
+	tb.pkts[3] = ok[2];
+	tb.n = 4;
+	CU_ASSERT_EQUAL(dp_txbuf_flush(&tb), 0);
+	CU_ASSERT_EQUAL(bad, 1);
+	CU_ASSERT_EQUAL(rte_ring_dequeue_burst(f.ring, (void **)got, 8, NULL), 3);
+	CU_ASSERT_PTR_EQUAL(got[0], ok[0]);
+	CU_ASSERT_PTR_EQUAL(got[2], ok[2]); /* exactly max_frame passes */
+	rte_pktmbuf_free_bulk(got, 3);
+
+	/* A port that takes nothing at all: the head goes after the stall
+	 * time, not before, and the rest waits its turn. */
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(pool, fill, 1023), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_bulk(f.ring, (void **)fill, 1023, NULL), 1023);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(pool, ok, 2), 0);
+	tb.pkts[0] = ok[0];
+	tb.pkts[1] = ok[1];
+	tb.n = 2;
+	CU_ASSERT_EQUAL(dp_txbuf_flush(&tb), 2);
+	rte_delay_us_sleep(DP_TXBUF_STALL_MS * 1000 / 2);
+	CU_ASSERT_EQUAL(dp_txbuf_flush(&tb), 2);
+	CU_ASSERT_EQUAL(bad, 1);
+	rte_delay_us_sleep(DP_TXBUF_STALL_MS * 1000 / 2 + 20000);
+	CU_ASSERT_EQUAL(dp_txbuf_flush(&tb), 1);
+	CU_ASSERT_EQUAL(bad, 2);
+	CU_ASSERT_PTR_EQUAL(tb.pkts[0], ok[1]);
+	/* room again: it leaves, and the stall clock restarts from zero */
+	CU_ASSERT_EQUAL(rte_ring_dequeue_burst(f.ring, (void **)fill, 1023, NULL), 1023);
+	rte_pktmbuf_free_bulk(fill, 1023);
+	CU_ASSERT_EQUAL(dp_txbuf_flush(&tb), 0);
+	CU_ASSERT_EQUAL(tb.stall_tsc, 0);
+	CU_ASSERT_EQUAL(rte_ring_dequeue_burst(f.ring, (void **)got, 8, NULL), 1);
+	CU_ASSERT_PTR_EQUAL(got[0], ok[1]);
+	rte_pktmbuf_free(got[0]);
+	CU_ASSERT_EQUAL(bad, 2);
+	rte_eth_dev_stop(f.port);
+}
+
 static void test_worker_arp_icmp(void)
 {
 	struct wfix f;
@@ -445,6 +515,46 @@ static void test_worker_source(void)
 	wfix_fini(&f);
 }
 
+/* Regression: source took its payload from the RX pool, up to 1 MiB or
+ * 256 references per conn whatever the window: a few conns emptied the
+ * pool, RX stopped, the ACKs that would free it never arrived. Now its
+ * chunks come from a pool of its own and a conn queues no more than what
+ * is in flight plus one window. */
+static void test_worker_source_bounded(void)
+{
+	struct wfix f;
+	uint8_t count[8] = { 0, 0, 0, 0, 0x04, 0, 0, 0 }; /* 64 MiB each */
+	uint32_t srv[4];
+	unsigned rx_in_use;
+
+	CU_ASSERT_EQUAL_FATAL(wfix_init(&f), 0);
+	out_clear(&f);
+	rx_in_use = rte_mempool_in_use_count(f.w->pool);
+	for (int i = 0; i < 4; i++) {
+		srv[i] = connect_to(&f, (uint16_t)(42000 + i), DP_SOURCE_PORT, 7000u * (uint32_t)i);
+		out_clear(&f);
+		send_tcp(&f, (uint16_t)(42000 + i), DP_SOURCE_PORT, 7000u * (uint32_t)i + 1, srv[i],
+			 RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, count, 8);
+		step(&f, 2);
+		out_clear(&f);
+	}
+	/* Nothing acknowledged: each conn holds its initial window (10 x 536,
+	 * no MSS option) plus at most one window of chunks unsent. */
+	CU_ASSERT(f.w->svc.bytes_sourced > 4u * 5360);
+	CU_ASSERT(f.w->svc.bytes_sourced <= 4u * (5360 + 2 * DP_SVC_SRC_CHUNK + DP_SVC_SRC_CHUNK));
+	CU_ASSERT(rte_mempool_in_use_count(f.w->pool) <= rx_in_use + 8);
+	CU_ASSERT(rte_mempool_in_use_count(f.w->svc.src_pool) <= 4u * 4);
+	CU_ASSERT_EQUAL(f.w->svc.src_active, 4);
+	/* An ACK for the first window lets that conn queue more, by budget. */
+	uint64_t before = f.w->svc.bytes_sourced;
+	send_tcp(&f, 42000, DP_SOURCE_PORT, 9, srv[0] + 5360, RTE_TCP_ACK_FLAG, NULL, 0);
+	step(&f, 2);
+	CU_ASSERT(f.w->svc.bytes_sourced > before);
+	CU_ASSERT(f.w->svc.bytes_sourced <= before + 5360 + 2 * DP_SVC_SRC_CHUNK);
+	out_clear(&f);
+	wfix_fini(&f);
+}
+
 static int suite_init(void)
 {
 	return util_dp_eal_init() == 0 && util_dp_pool() ? 0 : -1;
@@ -455,9 +565,11 @@ int test_dp_net_worker_register(void)
 	CU_pSuite s = CU_add_suite("dp_worker", suite_init, NULL);
 	if (!s ||
 	    !CU_add_test(s, "tx buffer keeps what the port refuses", test_txbuf_pushback) ||
+	    !CU_add_test(s, "tx buffer drops unsendable frames", test_txbuf_unsendable) ||
 	    !CU_add_test(s, "worker: arp and icmp", test_worker_arp_icmp) ||
 	    !CU_add_test(s, "worker: echo service", test_worker_echo) ||
-	    !CU_add_test(s, "worker: source service pattern", test_worker_source))
+	    !CU_add_test(s, "worker: source service pattern", test_worker_source) ||
+	    !CU_add_test(s, "worker: source memory bounded", test_worker_source_bounded))
 		return -1;
 	return 0;
 }

@@ -333,6 +333,9 @@ static void test_view(void)
 	CU_ASSERT_EQUAL(v.first_seq, 40);
 	CU_ASSERT_EQUAL(v.key_seq, 40);
 	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(held), 1);
+	/* the preamble survives the hole: late viewers still get it */
+	CU_ASSERT_PTR_NOT_NULL(v.meta);
+	CU_ASSERT_PTR_NOT_NULL(v.vsh);
 	rte_pktmbuf_free(held);
 	/* byte bound */
 	dp_view_fini(&v);

@@ -31,6 +31,7 @@
 
 struct oseg {
 	uint32_t seq, ack, len;
+	uint32_t optlen; /* TCP option bytes */
 	uint8_t flags;
 	uint16_t wnd;
 	struct dp_tcp_opts o;
@@ -222,6 +223,22 @@ static int feed(struct h *h, struct rte_mbuf *m)
 	return rc;
 }
 
+/* The TCP checksum of m verified over a linear copy, independently of how
+ * the chain is cut (the mbuf helpers are what is under test). */
+static int flat_csum_ok(const struct rte_mbuf *m)
+{
+	static uint8_t flat[9100];
+	const void *p;
+
+	if (m->pkt_len > sizeof(flat))
+		return 0;
+	p = rte_pktmbuf_read(m, 0, m->pkt_len, flat);
+	if (p != flat)
+		memcpy(flat, p, m->pkt_len);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)flat;
+	return rte_ipv4_udptcp_cksum_verify(ip, ip + 1) == 0;
+}
+
 /* Pop the oldest emitted segment; 0 when none. Checks both checksums. */
 static int pop(struct h *h, struct oseg *o)
 {
@@ -231,8 +248,10 @@ static int pop(struct h *h, struct oseg *o)
 	}
 	struct rte_mbuf *m = h->out[h->head++];
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-	CU_ASSERT_EQUAL(rte_ipv4_cksum(ip), 0);
-	CU_ASSERT_EQUAL(rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, 20), 0);
+	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM)) { /* else the port fills them */
+		CU_ASSERT_EQUAL(rte_ipv4_cksum(ip), 0);
+		CU_ASSERT_EQUAL(flat_csum_ok(m), 1);
+	}
 	CU_ASSERT_EQUAL(rte_be_to_cpu_16(ip->total_length), m->pkt_len);
 	CU_ASSERT(rte_pktmbuf_headroom(m) >= DP_TCP_L2_HEADROOM);
 	CU_ASSERT_EQUAL(ip->dst_addr, RIP);
@@ -246,6 +265,7 @@ static int pop(struct h *h, struct oseg *o)
 	CU_ASSERT_EQUAL(dp_tcp_opts_parse((uint8_t *)th + 20, thl - 20, o->flags & DP_TH_SYN,
 					  &o->o), 0);
 	o->len = m->pkt_len - 20 - thl;
+	o->optlen = thl - 20;
 	if (o->len && o->len <= sizeof(o->data)) {
 		const void *p = rte_pktmbuf_read(m, 20 + thl, o->len, o->data);
 		if (p != o->data)
@@ -679,6 +699,316 @@ static void test_sack_recovery(void)
 	CU_ASSERT_EQUAL(h.app.conn->in_recovery, 0);
 	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(p), 1);
 	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
+/* Byte j of payload(n, seed) (pattern() runs on over the chain). */
+static uint8_t payload_byte(uint32_t j, uint32_t seed)
+{
+	return (uint8_t)((j + seed) * 2654435761u >> 13);
+}
+
+/* Regression: data segments carrying SACK blocks on top of the timestamp
+ * were built with the full 1448-byte payload, 1472 bytes of TCP payload +
+ * options against the peer's MSS of 1460: an IP packet of 1512 bytes the
+ * 1500-MTU port refused, wedging the TX queue. Options count against the
+ * MSS (RFC 6691): the payload shrinks instead. */
+static void test_mss_counts_sack_options(void)
+{
+	struct h h;
+	struct oseg sa, o;
+	uint8_t d[100];
+	uint32_t next, bytes = 0;
+	int segs = 0, with_sack = 0;
+
+	h_init(&h, NULL);
+	handshake(&h, F_ALL, 1, 1460, 7, &sa);
+	/* Out-of-order data from the client: from now on our segments carry a
+	 * SACK block besides the timestamp. */
+	pattern(d, sizeof(d), 3);
+	csend(&h, 2 + 1000, h.siss + 1, DP_TH_ACK, 65535, d, sizeof(d));
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.o.nsack, 1);
+	CU_ASSERT_EQUAL(o.ack, 2);
+	struct rte_mbuf *p = payload(20000, 5);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 20000), 20000);
+	next = h.siss + 1;
+	while (pop(&h, &o)) {
+		CU_ASSERT(o.len + o.optlen <= 1460);     /* within the peer's MSS */
+		CU_ASSERT(20 + 20 + o.optlen + o.len <= 1500); /* and the MTU */
+		CU_ASSERT_EQUAL(o.seq, next);
+		with_sack += o.o.nsack == 1;
+		for (uint32_t i = 0; i < o.len; i++)
+			if (o.data[i] != payload_byte(o.seq - (h.siss + 1) + i, 5)) {
+				CU_FAIL("payload byte");
+				break;
+			}
+		next += o.len;
+		bytes += o.len;
+		segs++;
+	}
+	/* The initial window (10 x 1460) went out in full-sized pieces. */
+	CU_ASSERT(segs >= 10);
+	CU_ASSERT_EQUAL(with_sack, segs);
+	CU_ASSERT(bytes >= 10u * (1460 - 24) && bytes <= 10u * 1460);
+	CU_ASSERT_EQUAL(h.app.conn->snd_nxt, next);
+	/* The hole filled: no SACK, full 1448-byte segments again. */
+	uint8_t fill[1000];
+	pattern(fill, sizeof(fill), 4);
+	csend(&h, 2, next, DP_TH_ACK, 65535, fill, sizeof(fill));
+	CU_ASSERT_EQUAL(h.app.conn->nooo, 0);
+	CU_ASSERT_EQUAL(h.app.nrx, 1100);
+	CU_ASSERT_EQUAL(memcmp(h.app.rx + 1000, d, sizeof(d)), 0);
+	int full = 0;
+	while (pop(&h, &o)) {
+		CU_ASSERT(o.len + o.optlen <= 1460);
+		CU_ASSERT_EQUAL(o.o.nsack, 0);
+		full += o.len == 1448;
+	}
+	CU_ASSERT(full > 0);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
+/* A retransmission at a cut boundary carries the same bytes, and a FIN
+ * never rides on a segment cut short (it belongs after the last byte). */
+static void test_retransmit_cut_keeps_fin_last(void)
+{
+	struct h h;
+	struct oseg sa, o;
+	uint8_t d[10];
+
+	h_init(&h, NULL);
+	handshake(&h, F_ALL, 1, 1460, 7, &sa);
+	struct rte_mbuf *p = payload(1448, 9);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 1448), 1448);
+	CU_ASSERT_EQUAL(dp_tcp_shutdown(h.app.conn), 0);
+	uint32_t b = h.siss + 1;
+	int fin_seen = 0;
+	while (pop(&h, &o))
+		fin_seen |= (o.flags & DP_TH_FIN) != 0;
+	CU_ASSERT_EQUAL(fin_seen, 1);
+	/* Out-of-order data arrives, then the RTO: the resend carries a SACK
+	 * block, so 1448 bytes no longer fit one segment. */
+	pattern(d, sizeof(d), 1);
+	csend(&h, 2 + 500, b, DP_TH_ACK, 65535, d, sizeof(d));
+	h_drain(&h);
+	tick(&h, 1100000);
+	uint32_t next = b;
+	int n = 0;
+	while (pop(&h, &o)) {
+		CU_ASSERT(o.len + o.optlen <= 1460);
+		if (o.len) {
+			CU_ASSERT_EQUAL(o.seq, next);
+			CU_ASSERT_EQUAL(o.data[0], payload_byte(o.seq - b, 9));
+			next += o.len;
+		}
+		if (o.flags & DP_TH_FIN)
+			CU_ASSERT_EQUAL(o.seq + o.len, b + 1448);
+		n++;
+	}
+	CU_ASSERT(n >= 1);
+	CU_ASSERT(dp_seq_leq(next, b + 1448));
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
+/* Regression: when the peer sends data too (echo clients do), its ACKs
+ * carry payload and so are never duplicate ACKs (RFC 5681); the SACK blocks
+ * on them were ignored and every loss waited for the RTO. They must start
+ * SACK recovery (RFC 6675) like pure dup ACKs do. */
+static void test_sack_on_data_segments_recovers(void)
+{
+	struct h h;
+	struct oseg sa, o, segs[10];
+	uint8_t d[50];
+	uint8_t opt[40];
+
+	h_init(&h, NULL);
+	handshake(&h, F_MSS | F_SACK, 1, 1000, 0, &sa);
+	struct rte_mbuf *p = send_segs(&h, 10, segs);
+	uint32_t b = h.siss + 1, cseq = 2;
+	pattern(d, sizeof(d), 7);
+	/* Segment 0 lost: each client data segment SACKs one more. */
+	for (int k = 1; k <= 3; k++) {
+		uint32_t ol = 0, a = rte_cpu_to_be_32(b + 1000), e = rte_cpu_to_be_32(b + 1000 + 1000u * (uint32_t)k);
+		opt[ol++] = 1; opt[ol++] = 1; opt[ol++] = 5; opt[ol++] = 10;
+		memcpy(opt + ol, &a, 4); memcpy(opt + ol + 4, &e, 4);
+		ol += 8;
+		feed(&h, mk(&h, cseq, b, DP_TH_ACK, 65535, opt, ol, d, sizeof(d)));
+		cseq += sizeof(d);
+	}
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->fast_retransmits, 1);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->rto_events, 0);
+	int resent = 0;
+	while (pop(&h, &o))
+		if (o.len && o.seq == b) {
+			resent++;
+			CU_ASSERT_EQUAL(memcmp(o.data, segs[0].data, 1000), 0);
+		}
+	CU_ASSERT_EQUAL(resent, 1);
+	CU_ASSERT_EQUAL(h.app.nrx, 3u * sizeof(d));
+	csend(&h, cseq, b + 10000, DP_TH_ACK, 65535, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.conn->in_recovery, 0);
+	CU_ASSERT_EQUAL(dp_tcp_send_queued(h.app.conn), 0);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
+/* Regression: with TX checksum offload, a segment whose payload spans an
+ * odd-length piece got a wrong TCP checksum from net_tap (it sums each
+ * piece on its own) and the peer dropped it, and every retransmission of
+ * it, for ever. Such chains are checksummed in software; the others keep
+ * the offload. */
+static void test_csum_offload_odd_pieces(void)
+{
+	struct dp_tcp_cfg cfg;
+	struct h h;
+	struct oseg sa;
+	struct rte_mbuf *a, *b, *m;
+
+	dp_tcp_cfg_defaults(&cfg);
+	cfg.tx_csum_offload = 1;
+	h_init(&h, &cfg);
+	handshake(&h, F_MSS, 1, 1460, 0, &sa);
+	a = payload(1001, 0);
+	b = payload(1001, 1001);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_chain(a, b), 0);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, a, 0, 2002), 2002);
+	CU_ASSERT_EQUAL_FATAL(pending(&h), 2);
+	/* 1460 = 1001 + 459: odd inner piece, software checksum, verifiable */
+	m = h.out[h.head];
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	CU_ASSERT_EQUAL(m->nb_segs, 3);
+	CU_ASSERT_EQUAL(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM, 0);
+	CU_ASSERT_EQUAL(flat_csum_ok(m), 1);
+	CU_ASSERT_EQUAL(rte_ipv4_cksum(ip), 0);
+	/* 542 bytes in one piece: offloaded, the field holds the pseudo-header sum */
+	m = h.out[h.head + 1];
+	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	CU_ASSERT_EQUAL(m->nb_segs, 2);
+	CU_ASSERT((m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) != 0);
+	CU_ASSERT_EQUAL(m->l3_len, 20);
+	CU_ASSERT_EQUAL(m->l4_len, 20);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	CU_ASSERT_EQUAL(th->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags));
+	h_drain(&h);
+	rte_pktmbuf_free(a);
+	h_fini(&h);
+}
+
+/* A pure ACK with a timestamp echoing tsecr and SACK blocks. */
+static void ack_ts_sack(struct h *h, uint32_t ack, uint32_t tsecr, const uint32_t (*blk)[2], int n)
+{
+	uint8_t opt[40];
+	uint32_t ol = put_opts(opt, F_TS, 0, 0, ++h->cts, tsecr);
+
+	if (n) {
+		opt[ol++] = 1; opt[ol++] = 1; opt[ol++] = 5; opt[ol++] = (uint8_t)(2 + 8 * n);
+		for (int i = 0; i < n; i++) {
+			uint32_t a = rte_cpu_to_be_32(blk[i][0]), b = rte_cpu_to_be_32(blk[i][1]);
+			memcpy(opt + ol, &a, 4); memcpy(opt + ol + 4, &b, 4);
+			ol += 8;
+		}
+	}
+	feed(h, mk(h, h->ciss + 1, ack, DP_TH_ACK, 65535, opt, ol, NULL, 0));
+}
+
+/* Three SACKed segments above segment 0 start a fast retransmission; then
+ * the ACK for everything arrives echoing echo_retransmit ? the resent
+ * segment's timestamp : the original's. Returns the conn's cwnd before
+ * the retransmission. */
+static uint32_t reorder_episode(struct h *h, int echo_retransmit, struct rte_mbuf **p)
+{
+	struct oseg sa, o, segs[10];
+	uint32_t b, cwnd, ts_orig, ts_rexmt = 0;
+
+	h_init(h, NULL);
+	handshake(h, F_MSS | F_SACK | F_TS, 1, 1012, 0, &sa);
+	*p = send_segs(h, 10, segs);
+	b = h->siss + 1;
+	ts_orig = segs[0].o.tsval;
+	cwnd = h->app.conn->cwnd;
+	tick(h, 5000);
+	for (uint32_t k = 1; k <= 3; k++) {
+		uint32_t blk[1][2] = { { b + 1000, b + 1000 + 1000 * k } };
+		ack_ts_sack(h, b, ts_orig, blk, 1);
+	}
+	CU_ASSERT_EQUAL(dp_tcp_stats(h->st)->fast_retransmits, 1);
+	CU_ASSERT_EQUAL(h->app.conn->in_recovery, 1);
+	CU_ASSERT(h->app.conn->ssthresh < cwnd);
+	while (pop(h, &o))
+		if (o.seq == b && o.len == 1000)
+			ts_rexmt = o.o.tsval;
+	CU_ASSERT(dp_seq_gt(ts_rexmt, ts_orig));
+	ack_ts_sack(h, b + 10000, echo_retransmit ? ts_rexmt : ts_orig, NULL, 0);
+	return cwnd;
+}
+
+/* Regression for the reordering path (net_impair sends 25% of frames
+ * ahead of the others): a fast retransmission whose original arrives after
+ * all (Eifel, RFC 3522: the ACK echoes the original's timestamp) is undone
+ * and DupThresh grows; a real loss keeps the reduced window. */
+static void test_spurious_recovery_undo(void)
+{
+	struct h h;
+	struct rte_mbuf *p;
+
+	uint32_t cwnd = reorder_episode(&h, 0, &p);
+	CU_ASSERT_EQUAL(h.app.conn->in_recovery, 0);
+	CU_ASSERT(h.app.conn->cwnd >= cwnd);
+	CU_ASSERT(h.app.conn->ssthresh > cwnd); /* slow start threshold restored */
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->spurious_recoveries, 1);
+	CU_ASSERT_EQUAL(h.app.conn->reord, 5); /* SACK reached 4 segments past the hole */
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+
+	cwnd = reorder_episode(&h, 1, &p);
+	CU_ASSERT_EQUAL(h.app.conn->in_recovery, 0);
+	CU_ASSERT(h.app.conn->cwnd < cwnd);
+	CU_ASSERT(h.app.conn->ssthresh < cwnd);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->spurious_recoveries, 0);
+	CU_ASSERT_EQUAL(h.app.conn->reord, DP_TCP_DUPTHRESH);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
+/* dp_tcp_rcv_limit caps the window offered; dp_tcp_notify_writable asks for
+ * one on_writable after the next ACK. */
+static void test_rcv_limit_and_notify(void)
+{
+	struct h h;
+	struct oseg sa, o;
+	uint8_t d[1000];
+
+	h_init(&h, NULL);
+	handshake(&h, F_MSS, 1, 1460, 0, &sa);
+	dp_tcp_rcv_limit(h.app.conn, 8000);
+	pattern(d, sizeof(d), 2);
+	csend(&h, 2, h.siss + 1, DP_TH_ACK | DP_TH_PSH, 65535, d, sizeof(d));
+	tick(&h, 50000); /* delayed ACK */
+	CU_ASSERT_FATAL(pop(&h, &o));
+	/* The SYN-ACK offered 65535 (right edge 1 + 65535): never taken back. */
+	CU_ASSERT_EQUAL(o.ack, 1002);
+	CU_ASSERT_EQUAL(o.wnd, 65535 - 1000);
+	/* Once the old edge is consumed, the window is the limit less what the
+	 * app holds. */
+	h.app.conn->rcv_adv = h.app.conn->rcv_nxt;
+	dp_tcp_rcv_hold(h.app.conn, 3000);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.wnd, 5000);
+	dp_tcp_rcv_limit(h.app.conn, 0);
+	dp_tcp_rcv_hold(h.app.conn, 0);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.wnd, 65535); /* back to cfg.rcv_wnd, unscaled field */
+	int before = h.app.writable;
+	csend(&h, 1002, h.siss + 1, DP_TH_ACK, 65535, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.writable, before);
+	dp_tcp_notify_writable(h.app.conn);
+	csend(&h, 1002, h.siss + 1, DP_TH_ACK, 65535, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.writable, before + 1);
+	csend(&h, 1002, h.siss + 1, DP_TH_ACK, 65535, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.writable, before + 1); /* once */
 	h_fini(&h);
 }
 
@@ -1391,6 +1721,12 @@ int test_dp_tcp_register(void)
 	    !CU_add_test(s, "rto backoff", test_rto_backoff) ||
 	    !CU_add_test(s, "fast retransmit", test_fast_retransmit) ||
 	    !CU_add_test(s, "sack recovery", test_sack_recovery) ||
+	    !CU_add_test(s, "mss counts sack options", test_mss_counts_sack_options) ||
+	    !CU_add_test(s, "cut retransmit keeps fin last", test_retransmit_cut_keeps_fin_last) ||
+	    !CU_add_test(s, "sack on data segments recovers", test_sack_on_data_segments_recovers) ||
+	    !CU_add_test(s, "rcv limit and notify writable", test_rcv_limit_and_notify) ||
+	    !CU_add_test(s, "csum offload and odd pieces", test_csum_offload_odd_pieces) ||
+	    !CU_add_test(s, "spurious recovery undone", test_spurious_recovery_undo) ||
 	    !CU_add_test(s, "zero-copy send", test_zero_copy_send) ||
 	    !CU_add_test(s, "send limits", test_send_limits) ||
 	    !CU_add_test(s, "ooo queue", test_ooo_queue) ||

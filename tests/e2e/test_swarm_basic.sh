@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# lifecast-swarm against lifecast-dp's RTMP fan-out over net_memif.
+#
+#   lifecast-dp (1 worker, memif server, 198.18.0.2) + lifecast-cp (IPC)
+#   lifecast-swarm in netns lcsw-basic: memif client, SW_VIEWERS viewers
+#     (default 50) from 198.18.0.10.., and a TAP bridged to the memif link
+#     through which ffmpeg (198.18.0.5, same netns) publishes the test
+#     stream with -re -c copy.
+# Passes when every viewer joined, nothing failed, no message mismatched
+# (each viewer's (type, length, timestamp, CRC) sequence against the others')
+# and messages were verified. Skips (77) while the dataplane's RTMP service
+# is not available (no control-plane link or no ingest).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. scripts/bench/lib.bash
+
+N=${SW_VIEWERS:-50}
+SECS=${SW_SECONDS:-10}
+NS=lcsw-basic
+PREFIX_DP=lc-swb-dp
+PREFIX_SW=lc-swb-sw
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; tail -20 "$SB_TMP"/*.log 2>/dev/null; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (netns, TAP)"
+for t in lifecast-dp lifecast-cp lifecast-swarm; do
+	[ -x "$B/$t" ] || skip "$B/$t not built"
+done
+ls dataplane/dp_rtmp*.c >/dev/null 2>&1 || skip "the dataplane has no RTMP service yet"
+command -v ffmpeg >/dev/null || skip "ffmpeg missing"
+SB_TMP=$(mktemp -d /tmp/lc-e2e-swarm.XXXXXX)
+trap sb_cleanup EXIT
+trap 'exit 130' INT TERM
+
+STREAM="$B/bench/stream.flv"
+sb_make_stream "$STREAM" 20 || fail "encoding the test stream"
+ip netns del $NS 2>/dev/null
+ip netns add $NS || fail "netns"
+sb_on_exit "ip netns del $NS"
+ip -n $NS link set lo up
+
+MEMIF=$SB_TMP/memif.sock
+sb_dp_conf "$SB_TMP/lc.conf" "$MEMIF" "$SB_TMP/dp.sock" "$SB_TMP/cp.sock" adaptive
+mkdir -p "$SB_TMP/archive"
+sb_start_dp dp "$SB_TMP/lc.conf" 0@0,1@0 "role=server,socket=$MEMIF,socket-abstract=no" $PREFIX_DP ||
+	fail "lifecast-dp did not start"
+sb_stats "$SB_TMP/dp.sock" | grep -q '"rtmp_' || skip "lifecast-dp exports no RTMP counters yet"
+sb_start_cp cp "$SB_TMP/lc.conf" 0 || skip "lifecast-cp did not reach the dataplane (RTMP unavailable)"
+
+# The swarm first (it owns the publisher's TAP), viewers after --delay.
+sb_on_exit "rm -rf /var/run/dpdk/$PREFIX_SW"
+sb_bg swarm ip netns exec $NS "$B/lifecast-swarm" -l 1 --no-huge -m 1024 \
+	--no-pci --file-prefix $PREFIX_SW --no-telemetry --log-level='*:error' \
+	--vdev "net_memif0,role=client,socket=$MEMIF,socket-abstract=no" \
+	--vdev net_tap0,iface=lcswpub0 -- --bridge 1 --delay 5 --viewers "$N" --rate 100 \
+	--duration "$SECS" --app live --stream swarm --json 1 ${SW_EXTRA:-}
+SW_PID=$SB_LAST_PID
+sb_pub_ns_up $NS lcswpub0 || fail "publisher TAP did not appear"
+sb_bg pub ip netns exec $NS ffmpeg -nostdin -v error -re -stream_loop -1 \
+	-i "$STREAM" -c copy -f flv "rtmp://$SB_DP_ADDR:1935/live/swarm"
+wait "$SW_PID"
+RC=$?
+OUT="$SB_TMP/swarm.log"
+grep -v '^{' "$OUT" | tail -4
+J() { sb_json "$OUT" "$1"; }
+[ "$(J 'd["viewers"]')" != nan ] || {
+	grep -q "did not answer ARP" "$OUT" && fail "the dataplane never answered ARP over memif"
+	fail "lifecast-swarm produced no summary (rc=$RC)"
+}
+if [ "$(J 'd["joined"]')" = 0 ] && ! sb_stats "$SB_TMP/dp.sock" | python3 -c \
+	'import json,sys; t=json.load(sys.stdin)["total"]; sys.exit(0 if t.get("rtmp_ingest_msgs",0)>0 else 1)'; then
+	skip "the dataplane ingested nothing from the publisher (RTMP publish not working yet)"
+fi
+echo "RESULT swarm_basic viewers=$N joined=$(J 'd["joined"]') failed=$(J 'd["failed"]') ok=$(J 'd["ok"]') mismatches=$(J 'd["mismatches"]') config_mismatches=$(J 'd["config_mismatches"]') verified_msgs=$(J 'd["verified_msgs"]') skips=$(J 'd["skips"]') stalls=$(J 'd["stalls"]')"
+echo "RESULT swarm_basic_perf gbps=$(J 'd["gbps"]') join_p50_ms=$(J 'd["join_ms"]["p50"]') join_p99_ms=$(J 'd["join_ms"]["p99"]') realtime_min=$(J 'd["realtime"]["min"]') generator_busy_pct=$(J 'd["generator_busy_pct"]')"
+[ "$(J 'd["joined"]')" = "$N" ] || fail "only $(J 'd["joined"]') of $N viewers joined"
+[ "$(J 'd["failed"]')" = 0 ] || fail "$(J 'd["failed"]') viewers failed"
+[ "$(J 'd["mismatches"] + d["config_mismatches"]')" = 0 ] || fail "message mismatches"
+[ "$(J 'd["net"]["csum_errors"]')" = 0 ] || fail "checksum errors"
+[ "$(J 'd["verified_msgs"] > 10 * d["viewers"]')" = True ] || fail "too few verified messages"
+[ $RC -eq 0 ] || fail "lifecast-swarm exited $RC"
+echo PASS
