@@ -17,6 +17,7 @@ B        ?= build
 CC       ?= cc
 FUZZ_CC  ?= clang-14
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
 SAN      ?=
 
 PKGS_CP   := libuv libcrypto libhs jansson
@@ -208,15 +209,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(RTMP_SRC) $(FLV_SRC) $(CP_SRC) $(CHAT_SRC) $(DP_SR
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	@rc=0; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
-	  mkdir -p $(B)/fuzz/corpus-$$n; \
-	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
-	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	     -artifact_prefix=$(B)/fuzz/crash-$$n- $(B)/fuzz/corpus-$$n $$seeds \
-	     > $(B)/fuzz/$$n.log 2>&1 || { rc=1; echo "FINDING in $$n:"; tail -40 $(B)/fuzz/$$n.log; }; \
-	  grep -E 'stat::number_of_executed_units|Done' $(B)/fuzz/$$n.log | tail -2; \
-	done; exit $$rc
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_OUT=$(B)/fuzz bash tests/fuzz/run.sh $(FUZZ_BINS)
 
 run: all
 	bash scripts/run-demo.sh

@@ -110,8 +110,12 @@ static void echo_flow(struct svc_conn *s, struct dp_tcp_conn *c)
 {
 	uint32_t queued = dp_tcp_send_queued(c);
 	uint32_t held = (s->pend ? s->pend->pkt_len - s->pend_off : 0) + queued;
+	struct dp_tcp_conn_info ci;
+
 	/* Small segments cost a whole mbuf each: count what they pin. */
-	uint64_t segs = (uint64_t)(s->pend ? s->pend->nb_segs : 0) + dp_tcp_send_refs(c);
+	dp_tcp_conn_info(c, &ci);
+	uint64_t segs = (uint64_t)(s->pend ? s->pend->nb_segs : 0) + dp_tcp_send_refs(c) +
+			ci.ooo_segs;
 
 	if (segs * DP_SVC_ECHO_SEG > held)
 		held = segs * DP_SVC_ECHO_SEG > UINT32_MAX / 2 ? UINT32_MAX / 2

@@ -21,14 +21,17 @@ struct svc_conn;
  * that cannot receive never sees the ACKs that would free its memory):
  *  - echo keeps the received mbufs (RX pool) until the peer acknowledges
  *    their echo; each conn's receive window is sized to its share of
- *    DP_SVC_ECHO_POOL_PCT of the RX pool (>= DP_SVC_ECHO_MIN_WND);
+ *    DP_SVC_ECHO_POOL_PCT of the RX pool (>= DP_SVC_ECHO_MIN_WND), what it
+ *    holds counted in mbufs (pending, queued to send, out of order) as
+ *    well as bytes; the rest of the pool is for the RX descriptors and
+ *    the data already in flight inside windows offered earlier;
  *  - source payload comes from a pool of its own (DP_SVC_SRC_MBUFS chunks
  *    of DP_SVC_SRC_CHUNK bytes), shared fairly among the source conns, and
  *    a conn keeps at most about one congestion window unsent. */
-#define DP_SVC_ECHO_POOL_PCT 50
+#define DP_SVC_ECHO_POOL_PCT 25
 #define DP_SVC_ECHO_MIN_WND (8u * 1460u)
 #define DP_SVC_ECHO_SEG 1448u     /* bytes an RX mbuf is assumed to carry at least */
-#define DP_SVC_RX_RESERVE_PCT 25  /* RX pool free below this: echo windows shrink to the minimum */
+#define DP_SVC_RX_RESERVE_PCT 40  /* RX pool free below this: echo windows shrink to the minimum */
 #define DP_SVC_SRC_MBUFS 2047
 #define DP_SVC_SRC_CHUNK 8192u
 

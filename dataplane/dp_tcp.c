@@ -717,5 +717,6 @@ void dp_tcp_conn_info(const struct dp_tcp_conn *c, struct dp_tcp_conn_info *i)
 	i->unacked_bytes = c->snd_max - c->snd_una;
 	i->queued_bytes = c->queued;
 	i->ooo_bytes = c->ooo_bytes;
+	i->ooo_segs = c->nooo;
 	i->retransmits = c->retransmits;
 }

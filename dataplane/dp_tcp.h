@@ -279,6 +279,7 @@ struct dp_tcp_conn_info {
 	uint32_t snd_una, snd_nxt, rcv_nxt; /* raw sequence numbers */
 	uint32_t unacked_bytes, queued_bytes;
 	uint32_t ooo_bytes;
+	uint32_t ooo_segs;         /* segments (mbuf chains) held out of order */
 	uint64_t retransmits;
 };
 

@@ -509,8 +509,12 @@ int dp_tcp_output(struct dp_tcp_conn *c)
 
 	while (can_send_data(c)) {
 		uint32_t run_end;
+		/* Skip what the peer holds. A SACK block may cover our FIN (Linux
+		 * counts it in a block's right edge): stop at the end of the data
+		 * and let the FIN logic below decide, never loop in place. */
 		if (dp_seq_lt(c->snd_nxt, c->snd_max) &&
-		    dp_tcp_sack_is_sacked(c, c->snd_nxt, &run_end)) {
+		    dp_tcp_sack_is_sacked(c, c->snd_nxt, &run_end) &&
+		    dp_seq_gt(dp_seq_min(run_end, end), c->snd_nxt)) {
 			c->snd_nxt = dp_seq_min(run_end, end);
 			continue;
 		}

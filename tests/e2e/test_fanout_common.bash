@@ -95,11 +95,13 @@ fo_up() {
 # fo_cp_pid: pid of the running lifecast-cp.
 fo_cp_pid() { cat "/run/lifecast-testbed-$LC_TB_NAME/cp.pid" 2>/dev/null; }
 
-# fo_make_ref FILE SECONDS [KBIT]: H.264 (keyframe every 2 s, 25 fps) + AAC,
-# with noise so the video bitrate is about KBIT (default 1000).
+# fo_make_ref FILE SECONDS [KBIT] [SOURCE]: H.264 (keyframe every 2 s, 25 fps)
+# + AAC, with noise so the video bitrate is about KBIT (default 1000);
+# SOURCE is the lavfi video source (default testsrc; another one gives
+# frames no other reference has).
 fo_make_ref() {
-	local out=$1 secs=$2 kbit=${3:-1000}
-	ffmpeg -nostdin -v error -f lavfi -i "testsrc=size=640x360:rate=25" -f lavfi \
+	local out=$1 secs=$2 kbit=${3:-1000} src=${4:-testsrc}
+	ffmpeg -nostdin -v error -f lavfi -i "$src=size=640x360:rate=25" -f lavfi \
 		-i "sine=frequency=440" -t "$secs" -vf "noise=alls=12:allf=t" -c:v libx264 \
 		-preset veryfast -b:v "${kbit}k" -maxrate "${kbit}k" -bufsize "${kbit}k" -g 50 \
 		-keyint_min 50 -sc_threshold 0 -c:a aac -b:a 64k -f flv -y "$out" ||
@@ -134,8 +136,10 @@ fo_record_ffmpeg() {
 	fo_bg "$1" ip netns exec "$FO_CLIENT_NS" timeout $(($3 + 30)) ffmpeg -nostdin -v error \
 		-i "$2" -c copy -t "$3" -y "$FO_TMP/$1.flv"
 }
+# rtmpdump's --stop counts stream time, which may run ahead of its own
+# join time: SIGINT (a clean stop, file closed) bounds its wall time too.
 fo_record_rtmpdump() {
-	fo_bg "$1" ip netns exec "$FO_CLIENT_NS" timeout $(($3 + 30)) rtmpdump -q -v -r "$2" \
+	fo_bg "$1" ip netns exec "$FO_CLIENT_NS" timeout -s INT $(($3 + 4)) rtmpdump -q -v -r "$2" \
 		-B "$3" -o "$FO_TMP/$1.flv"
 }
 

@@ -10,6 +10,8 @@ fo_init
 fo_up
 REF=$FO_TMP/ref.flv
 fo_make_ref "$REF" 30 800
+REF2=$FO_TMP/ref2.flv
+fo_make_ref "$REF2" 12 500 testsrc2
 URL=rtmp://$FO_ADDR/test/cpkill
 
 fo_publish pub "$REF" "$URL"
@@ -32,12 +34,8 @@ fo_log "restarting lifecast-cp"
 fo_tb cp-start >"$FO_TMP/cp-restart.log" 2>&1 || fo_fail "lifecast-cp restart: $(cat "$FO_TMP/cp-restart.log")"
 fo_tb cp-log | grep -E "resync done" | tail -1
 fo_tb cp-log | grep -q "resync done: [1-9]" || fo_check_fail "no sessions resynced after the restart"
-fo_wait "${pids[@]}"
-for n in ff1 ff2 ff3 rd1 rd2; do fo_check_recording "$n" "$REF" 250; done
-
-# New viewer of the running stream, new publisher of a second stream.
-REF2=$FO_TMP/ref2.flv
-fo_make_ref "$REF2" 12 500
+# While the recordings go on: a new viewer of the running stream, and a new
+# publisher of a second stream with its own viewers.
 fo_publish pub2 "$REF2" "rtmp://$FO_ADDR/test/second"
 PUB2=$FO_LAST_PID
 fo_rtmpplay late --url "$URL" --ref "$REF" -n 3 --seconds 5 --min-video 100
@@ -45,7 +43,8 @@ LATE=$FO_LAST_PID
 sleep 2.5
 fo_rtmpplay second --url "rtmp://$FO_ADDR/test/second" --ref "$REF2" -n 3 --seconds 5 --min-video 100
 SECOND=$FO_LAST_PID
-fo_wait "$LATE" "$SECOND"
+fo_wait "${pids[@]}" "$LATE" "$SECOND"
+for n in ff1 ff2 ff3 rd1 rd2; do fo_check_recording "$n" "$REF" 250; done
 grep '^RESULT rtmpplay_summary' "$FO_TMP/late.log" | sed 's/rtmpplay_summary/cpkill_late_viewers/'
 grep '^RESULT rtmpplay_summary' "$FO_TMP/second.log" | sed 's/rtmpplay_summary/cpkill_new_publisher/'
 grep -q 'rtmpplay_summary viewers=3 ok=3 ' "$FO_TMP/late.log" || fo_check_fail "late viewers after the restart: $(grep why= "$FO_TMP/late.log" | head -2)"

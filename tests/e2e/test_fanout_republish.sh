@@ -9,7 +9,7 @@ fo_up
 REF=$FO_TMP/ref.flv
 REF2=$FO_TMP/ref2.flv
 fo_make_ref "$REF" 8 600
-fo_make_ref "$REF2" 10 600
+fo_make_ref "$REF2" 10 600 testsrc2
 URL=rtmp://$FO_ADDR/test/again
 
 fo_publish pub1 "$REF" "$URL"

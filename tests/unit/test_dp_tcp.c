@@ -973,6 +973,42 @@ static void test_spurious_recovery_undo(void)
 	h_fini(&h);
 }
 
+/* Regression: Linux counts a FIN in the right edge of a SACK block. After
+ * an RTO the send loop skipped SACKed data up to the end of the data, found
+ * that spot still "SACKed" (by the FIN's byte) and spun there for ever,
+ * freezing the worker. */
+static void test_sack_covering_fin_after_rto(void)
+{
+	struct h h;
+	struct oseg sa, o;
+
+	h_init(&h, NULL);
+	handshake(&h, F_MSS | F_SACK, 1, 1000, 0, &sa);
+	struct rte_mbuf *p = payload(3000, 4);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 3000), 3000);
+	CU_ASSERT_EQUAL(dp_tcp_shutdown(h.app.conn), 0);
+	h_drain(&h);
+	uint32_t b = h.siss + 1;
+	uint32_t blk[1][2] = { { b + 1000, b + 3001 } }; /* data 1000.. and the FIN */
+	csack(&h, b, blk, 1);
+	h_drain(&h);
+	tick(&h, 1100000); /* RTO */
+	int first = 0, fin = 0, n = 0;
+	while (pop(&h, &o)) {
+		n++;
+		first += o.seq == b && o.len == 1000;
+		fin += (o.flags & DP_TH_FIN) != 0;
+		CU_ASSERT(!(o.len && dp_seq_in(o.seq, b + 1000, b + 3000)));
+	}
+	CU_ASSERT_EQUAL(first, 1);
+	CU_ASSERT(n <= 2 && fin <= 1);
+	/* Everything acknowledged: the conn moves on. */
+	csend(&h, 2, b + 3001, DP_TH_ACK, 65535, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.conn->state, DP_TCP_FIN_WAIT_2);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
 /* dp_tcp_rcv_limit caps the window offered; dp_tcp_notify_writable asks for
  * one on_writable after the next ACK. */
 static void test_rcv_limit_and_notify(void)
@@ -1727,6 +1763,7 @@ int test_dp_tcp_register(void)
 	    !CU_add_test(s, "rcv limit and notify writable", test_rcv_limit_and_notify) ||
 	    !CU_add_test(s, "csum offload and odd pieces", test_csum_offload_odd_pieces) ||
 	    !CU_add_test(s, "spurious recovery undone", test_spurious_recovery_undo) ||
+	    !CU_add_test(s, "sack covering fin after rto", test_sack_covering_fin_after_rto) ||
 	    !CU_add_test(s, "zero-copy send", test_zero_copy_send) ||
 	    !CU_add_test(s, "send limits", test_send_limits) ||
 	    !CU_add_test(s, "ooo queue", test_ooo_queue) ||
