@@ -28,6 +28,7 @@ ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge $((CLIENTS + 1000)) ] || { echo "bench-chat: need RLIMIT_NOFILE >= $((CLIENTS + 1000))"; exit 1; }
 
 T=$(mktemp -d /tmp/lc-bench-chat.XXXXXX)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 PID=
 stop_server() {
   [ -n "$PID" ] || return 0
@@ -56,6 +57,8 @@ flood_burst = 0
 sendq = 1m
 open_channels = yes
 [http]
+enabled = no
+[archive]
 enabled = no
 CONF
 
@@ -120,17 +123,17 @@ if ! grep -q "^RESULT latency_us" "$T/ng.out"; then
   run_pair "$REF_CLIENTS" "_ref"
 fi
 
-/usr/bin/python3 - "$T" "$CLIENTS" "$RATE" "$SECS" "$SENDERS" "$REF" "$SERVER_NAME" <<'PYEOF'
+/usr/bin/python3 - "$T" "$CLIENTS" "$RATE" "$SECS" "$SENDERS" "$REF" "$SERVER_NAME" "$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PYEOF'
 import re, sys, os, datetime
-T, clients, rate, secs, senders, ref, server = sys.argv[1:8]
+T, clients, rate, secs, senders, ref, server, load0, load1 = sys.argv[1:10]
 def parse(path):
     r = {}
     if not os.path.exists(path):
         return r
     for l in open(path):
         m = re.match(r"RESULT (\S+) (.*)", l.strip())
-        if m:
-            r[m.group(1)] = m.group(2)
+        if m:  # repeated keys (server_stats) are kept together
+            r[m.group(1)] = (r[m.group(1)] + " " if m.group(1) in r else "") + m.group(2)
     return r
 def row(name, r, n):
     if "latency_us" not in r:
@@ -165,7 +168,10 @@ out.append("Load: `tests/tools/chat_load` (one thread, epoll), %s clients from %
            "tool, which shares the same two vCPUs. lifecast runs as %s with a 1,000-rule Hyperscan "
            "database (block/mask/hold/timeout, none matching the load) scanning every message; "
            "ngircd 26.1 from Debian with unlimited connections per IP, no DNS/ident."
-           % (clients, 6 if False else os.environ.get("SRC_ADDRS", "10"), rate, secs, senders, server))
+           % (clients, os.environ.get("SRC_ADDRS", "10"), rate, secs, senders, server))
+out.append("Load average (1/5/15 min) at start %s, at end %s: other work shares these two vCPUs, so "
+           "absolute numbers move a lot between runs; the ratio within one run is the meaningful figure."
+           % (load0, load1))
 out.append("")
 out.append(hdr)
 out.append(row("lifecast chat", lc, clients))

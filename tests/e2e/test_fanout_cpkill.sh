@@ -32,8 +32,9 @@ in1=$(fo_stat rtmp_ingest_msgs)
 fo_assert_num ingest_while_cp_dead $((in1 - in0)) -gt 50
 fo_log "restarting lifecast-cp"
 fo_tb cp-start >"$FO_TMP/cp-restart.log" 2>&1 || fo_fail "lifecast-cp restart: $(cat "$FO_TMP/cp-restart.log")"
-fo_tb cp-log | grep -E "resync done" | tail -1
-fo_tb cp-log | grep -q "resync done: [1-9]" || fo_check_fail "no sessions resynced after the restart"
+resync=$(fo_tb cp-log | grep -o "resync done: [0-9]* sessions, [0-9]* streams" | tail -1)
+fo_result "fanout_cpkill cp_down_s=3 ingest_msgs_while_down=$((in1 - in0)) ${resync// /_}"
+case "$resync" in *": 0 sessions"*|"") fo_check_fail "no sessions resynced after the restart ($resync)" ;; esac
 # While the recordings go on: a new viewer of the running stream, and a new
 # publisher of a second stream with its own viewers.
 fo_publish pub2 "$REF2" "rtmp://$FO_ADDR/test/second"

@@ -296,7 +296,7 @@ static void open_session(struct bed *b, uint64_t id)
 	CU_ASSERT_EQUAL(used, 1 + 2 * RTMP_HS_SIZE);
 	CU_ASSERT_FATAL(rtmp_hs_done(&hs) && olen == RTMP_HS_SIZE);
 	CU_ASSERT(hs.peer_digest); /* the server answered the digest scheme */
-	static const uint8_t extra[] = { 0x03, 0xAA, 0xBB, 0xCC, 0xDD };
+	const uint8_t extra[] = { 0x03, 0xAA, 0xBB, 0xCC, 0xDD };
 	dp_send(b, DP_IPC_SESSION_DATA, id, 0, out, olen, extra, sizeof(extra));
 	r = expect(b, DP_IPC_SESSION_HANDOVER);
 	struct dp_ipc_handover ho;
