@@ -40,8 +40,42 @@ static int file_kind(const char *name)
 	return 0;
 }
 
+/* The archive is walked one directory level at a time: ARCHIVE_DIR, then
+ * APP, then STREAM. A path longer than these bounds (ARCHIVE_DIR/APP, and
+ * below it) is skipped: the archive never writes one. */
+#define WALK_APP_PATH_MAX 1024
+#define WALK_PATH_MAX 1100
+
+typedef int (*walk_fn)(void *ctx, const char *path, const char *name, int idx);
+
+/* Call visit(ctx, DIR/NAME, NAME, idx) for each entry of dir in
+ * alphabetical order, dot names and paths that do not fit cap skipped; idx
+ * is the entry's position in the sorted listing. After a visit returns
+ * non-zero the rest are not visited and that value is returned. An
+ * unreadable dir gives -errno when must_exist, else 0 (a stray file where
+ * a directory was expected is not ours). */
+static int walk_dir(const char *dir, size_t cap, int must_exist, walk_fn visit, void *ctx)
+{
+	struct dirent **ents;
+	char path[WALK_PATH_MAX];
+	int rc = 0;
+	int n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return must_exist ? -errno : 0;
+	if (cap > sizeof(path))
+		cap = sizeof(path);
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		if (rc == 0 && name[0] != '.' && cp_arch_join(path, cap, dir, name) == 0)
+			rc = visit(ctx, path, name, i);
+		free(ents[i]);
+	}
+	free(ents);
+	return rc;
+}
+
 struct ret_file {
-	char path[1100];
+	char path[WALK_PATH_MAX];
 	char stamp[STAMP_LEN + 1];
 	unsigned stream;     /* index of its stream directory within the app */
 	int64_t mtime;
@@ -185,26 +219,29 @@ static void sweep_transcripts(struct ret_set *s)
 	}
 }
 
-static int retention_app(const char *adir, uint64_t keep_days, uint64_t keep_size, int64_t now,
-			 uint64_t *files, uint64_t *bytes)
+struct ret_ctx {
+	uint64_t keep_days, keep_size;
+	int64_t now;
+	uint64_t *files, *bytes;
+	struct ret_set *set; /* the app being walked */
+};
+
+static int collect_visit(void *ctx, const char *sdir, const char *name, int idx)
 {
-	struct dirent **streams;
+	struct ret_ctx *r = ctx;
+	return collect_stream(r->set, sdir, (unsigned)idx);
+}
+
+/* Retention is per app: its rules weigh every stream of the app together. */
+static int retention_app(void *ctx, const char *adir, const char *name, int idx)
+{
+	struct ret_ctx *r = ctx;
 	struct ret_set s = { 0 };
-	char sdir[1100];
-	int rc = 0;
-	int ns = scandir(adir, &streams, NULL, alphasort);
-	if (ns < 0)
-		return 0;
-	for (int j = 0; j < ns; j++) {
-		if (streams[j]->d_name[0] != '.' && rc == 0 &&
-		    cp_arch_join(sdir, sizeof(sdir), adir, streams[j]->d_name) == 0) {
-			rc = collect_stream(&s, sdir, (unsigned)j);
-		}
-		free(streams[j]);
-	}
-	free(streams);
+	r->set = &s;
+	int rc = walk_dir(adir, WALK_PATH_MAX, 0, collect_visit, r);
+	r->set = NULL;
 	if (rc == 0) {
-		apply_rules(&s, keep_days, keep_size, now, files, bytes);
+		apply_rules(&s, r->keep_days, r->keep_size, r->now, r->files, r->bytes);
 		sweep_transcripts(&s);
 	}
 	free(s.v);
@@ -214,21 +251,8 @@ static int retention_app(const char *adir, uint64_t keep_days, uint64_t keep_siz
 int cp_archive_retention(const char *dir, uint64_t keep_days, uint64_t keep_size, int64_t now,
 			 uint64_t *files, uint64_t *bytes)
 {
-	struct dirent **apps;
-	char adir[1024];
-	int rc = 0;
-	int na = scandir(dir, &apps, NULL, alphasort);
-	if (na < 0)
-		return -errno;
-	for (int i = 0; i < na; i++) {
-		if (apps[i]->d_name[0] != '.' && rc == 0 &&
-		    cp_arch_join(adir, sizeof(adir), dir, apps[i]->d_name) == 0) {
-			rc = retention_app(adir, keep_days, keep_size, now, files, bytes);
-		}
-		free(apps[i]);
-	}
-	free(apps);
-	return rc;
+	struct ret_ctx r = { keep_days, keep_size, now, files, bytes, NULL };
+	return walk_dir(dir, WALK_APP_PATH_MAX, 1, retention_app, &r);
 }
 
 /* ---- listing ---- */
@@ -271,70 +295,51 @@ static int list_file(const char *app, const char *stream, const char *path, int 
 	return fn(arg, &e);
 }
 
-static int list_stream(const char *dir, const char *app, const char *stream,
-		       int (*fn)(void *, const struct cp_archive_entry *), void *arg)
+/* What a listing walk carries down: at the top the filters (sanitised
+ * names, NULL = all), below them the APP and STREAM being walked. */
+struct list_ctx {
+	const char *app, *stream;
+	int (*fn)(void *, const struct cp_archive_entry *);
+	void *arg;
+};
+
+/* One file of APP/STREAM: recordings are listed, the rest is not. */
+static int list_recording(void *ctx, const char *path, const char *name, int idx)
 {
-	struct dirent **ents;
-	char path[1100];
-	int rc = 0;
-	int n = scandir(dir, &ents, NULL, alphasort);
-	if (n < 0)
+	const struct list_ctx *l = ctx;
+	int kind = file_kind(name);
+	if (kind != 1 && kind != 2)
 		return 0;
-	for (int i = 0; i < n; i++) {
-		int kind = file_kind(ents[i]->d_name);
-		if (rc == 0 && (kind == 1 || kind == 2) &&
-		    cp_arch_join(path, sizeof(path), dir, ents[i]->d_name) == 0) {
-			rc = list_file(app, stream, path, kind, fn, arg);
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	return rc;
+	return list_file(l->app, l->stream, path, kind, l->fn, l->arg);
 }
 
-static int list_app(const char *adir, const char *app, const char *stream,
-		    int (*fn)(void *, const struct cp_archive_entry *), void *arg)
+static int list_stream(void *ctx, const char *sdir, const char *name, int idx)
 {
-	struct dirent **streams;
-	char sdir[1100];
-	int rc = 0;
-	int ns = scandir(adir, &streams, NULL, alphasort);
-	if (ns < 0)
+	const struct list_ctx *l = ctx;
+	if (l->stream && strcmp(l->stream, name) != 0)
 		return 0;
-	for (int j = 0; j < ns; j++) {
-		const char *name = streams[j]->d_name;
-		if (rc == 0 && name[0] != '.' && (!stream || strcmp(stream, name) == 0) &&
-		    cp_arch_join(sdir, sizeof(sdir), adir, name) == 0) {
-			rc = list_stream(sdir, app, name, fn, arg);
-		}
-		free(streams[j]);
-	}
-	free(streams);
-	return rc;
+	struct list_ctx sub = { l->app, name, l->fn, l->arg };
+	return walk_dir(sdir, WALK_PATH_MAX, 0, list_recording, &sub);
+}
+
+static int list_app(void *ctx, const char *adir, const char *name, int idx)
+{
+	const struct list_ctx *l = ctx;
+	if (l->app && strcmp(l->app, name) != 0)
+		return 0;
+	struct list_ctx sub = { name, l->stream, l->fn, l->arg };
+	return walk_dir(adir, WALK_PATH_MAX, 0, list_stream, &sub);
 }
 
 int cp_archive_list(const char *dir, const char *app, const char *stream,
 		    int (*fn)(void *arg, const struct cp_archive_entry *e), void *arg)
 {
-	struct dirent **apps;
-	char adir[1024], fa[64], fs[64];
-	int rc = 0;
-	int na = scandir(dir, &apps, NULL, alphasort);
-	if (na < 0)
-		return -errno;
+	char fa[64], fs[64];
+	struct list_ctx l = { app ? fa : NULL, stream ? fs : NULL, fn, arg };
 	/* Filters name streams as the engine does; compare sanitised forms. */
 	if (app)
 		cp_archive_component(app, fa, sizeof(fa));
 	if (stream)
 		cp_archive_component(stream, fs, sizeof(fs));
-	for (int i = 0; i < na; i++) {
-		const char *name = apps[i]->d_name;
-		if (rc == 0 && name[0] != '.' && (!app || strcmp(fa, name) == 0) &&
-		    cp_arch_join(adir, sizeof(adir), dir, name) == 0) {
-			rc = list_app(adir, name, stream ? fs : NULL, fn, arg);
-		}
-		free(apps[i]);
-	}
-	free(apps);
-	return rc;
+	return walk_dir(dir, WALK_APP_PATH_MAX, 1, list_app, &l);
 }

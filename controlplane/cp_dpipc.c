@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "controlplane/cp_dpipc_link.h"
 #include "controlplane/cp_log.h"
+#include "controlplane/cp_rand.h"
 #include "rtmp/rtmp_ctl.h"
 #include "rtmp/rtmp_err.h"
 #include "rtmp/rtmp_handshake.h"
@@ -306,21 +306,6 @@ static int attach_session(struct rsess *rs)
 
 /* ---- handshake ---- */
 
-static int hs_rand(void *ctx, uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = getrandom(buf, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int handover(struct rsess *rs, const uint8_t *rest, size_t restlen)
 {
 	struct dp_ipc_handover h;
@@ -384,7 +369,7 @@ static void on_session_open(struct cp_dpipc *d, uint64_t id, const struct dp_ipc
 	struct rsess *rs = rs_new(d, id);
 	struct rtmp_hs_config hcfg;
 	memset(&hcfg, 0, sizeof(hcfg));
-	hcfg.rand = hs_rand;
+	hcfg.rand = cp_rand_fill;
 	hcfg.epoch = (uint32_t)now_ms(d);
 	if (rs)
 		rs->hs = malloc(sizeof(*rs->hs));

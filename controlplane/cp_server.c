@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "controlplane/cp_log.h"
+#include "controlplane/cp_rand.h"
 #include "rtmp/rtmp_conn.h"
 #include "rtmp/rtmp_err.h"
 #include "rtmp/rtmp_handshake.h"
@@ -324,21 +324,6 @@ static int on_msg(void *ctx, const struct rtmp_msg *m)
 	return cp_session_on_message(c->sess, m);
 }
 
-static int hs_rand(void *ctx, uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = getrandom(buf, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int start_rtmp(struct cp_conn *c)
 {
 	const struct cp_rtmp_conf *cf = c->srv->conf;
@@ -593,7 +578,7 @@ static int conn_setup(struct cp_server *srv, struct cp_conn *c)
 {
 	struct rtmp_hs_config hcfg;
 	memset(&hcfg, 0, sizeof(hcfg));
-	hcfg.rand = hs_rand;
+	hcfg.rand = cp_rand_fill;
 	hcfg.epoch = (uint32_t)uv_now(srv->loop);
 	c->hs = malloc(sizeof(*c->hs));
 	if (!c->hs)

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "dataplane/dp_rtmp.h"
 #include "dataplane/dp_stats.h"
 #include "dataplane/dp_stream.h"
+#include "dataplane/dp_usock.h"
 #include "dataplane/dp_worker.h"
 
 #define CPIPC_IOV_MAX 256
@@ -599,29 +598,6 @@ unsigned dp_cpipc_run(struct dp_cpipc *x)
 	return work;
 }
 
-static int mkdir_parents(const char *path)
-{
-	char dir[108];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static uint64_t boot_id_make(void)
 {
 	struct timespec ts;
@@ -633,7 +609,6 @@ static uint64_t boot_id_make(void)
 struct dp_cpipc *dp_cpipc_open(struct dp_app *app, const char *path)
 {
 	struct dp_cpipc *x = calloc(1, sizeof(*x));
-	struct sockaddr_un sa;
 	int rc = -ENOMEM;
 
 	if (!x)
@@ -650,22 +625,13 @@ struct dp_cpipc *dp_cpipc_open(struct dp_app *app, const char *path)
 	if (!x->q || !x->rxbuf || !x->stats_buf || !app->rtmp)
 		goto fail;
 	rc = -ENAMETOOLONG;
-	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(x->path))
+	if (strlen(path) >= sizeof(x->path))
 		goto fail;
 	snprintf(x->path, sizeof(x->path), "%s", path);
-	rc = mkdir_parents(path);
-	if (rc != 0)
+	rc = dp_usock_listen(path, 4, 0);
+	if (rc < 0)
 		goto fail;
-	x->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path));
-	unlink(path); /* left behind by a crashed run */
-	if (x->lfd < 0 || bind(x->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(x->lfd, 4) != 0) {
-		rc = -errno;
-		goto fail;
-	}
+	x->lfd = rc;
 	return x;
 fail:
 	dp_cpipc_close(x);

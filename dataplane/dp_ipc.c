@@ -8,69 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "controlplane/cp_log.h"
 #include "dataplane/dp_stats.h"
-
-static int mkdir_parent(const char *path)
-{
-	char dir[sizeof(((struct dp_ipc *)0)->path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
+#include "dataplane/dp_usock.h"
 
 int dp_ipc_open(struct dp_ipc *ipc, const char *path)
 {
-	struct sockaddr_un sa;
-	int rc, sndbuf = DP_IPC_MSG_MAX + 4096;
+	int rc;
 
 	ipc->lfd = -1;
 	for (int i = 0; i < DP_IPC_MAX_CLIENTS; i++)
 		ipc->cfd[i] = -1;
 	ipc->buf = NULL;
-	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(ipc->path))
+	if (strlen(path) >= sizeof(ipc->path))
 		return -ENAMETOOLONG;
 	snprintf(ipc->path, sizeof(ipc->path), "%s", path);
-	rc = mkdir_parent(path);
-	if (rc != 0)
-		return rc;
 	ipc->buf = malloc(DP_IPC_MSG_MAX);
 	if (!ipc->buf)
 		return -ENOMEM;
-	ipc->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ipc->lfd < 0)
-		goto fail;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path));
-	unlink(path); /* a previous run that crashed left it behind */
-	setsockopt(ipc->lfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	if (bind(ipc->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(ipc->lfd, 8) != 0)
-		goto fail;
+	/* The send buffer holds a whole reply: SEQPACKET sends are atomic. */
+	rc = dp_usock_listen(path, 8, DP_IPC_MSG_MAX + 4096);
+	if (rc < 0) {
+		dp_ipc_close(ipc);
+		return rc;
+	}
+	ipc->lfd = rc;
 	return 0;
-fail:
-	rc = -errno;
-	dp_ipc_close(ipc);
-	return rc;
 }
 
 int dp_ipc_handle(const struct dp_app *app, const char *req, size_t reqlen, char *out,

@@ -42,6 +42,19 @@ struct chain_wr {
 	struct rte_mbuf *head, *tail;
 };
 
+/* Append m to w's chain; m is freed when it cannot be. 0 or -ENOMEM. */
+static int chain_link(struct chain_wr *w, struct rte_mbuf *m)
+{
+	if (!w->head) {
+		w->head = m;
+	} else if (rte_pktmbuf_chain(w->head, m) != 0) {
+		rte_pktmbuf_free(m);
+		return -ENOMEM;
+	}
+	w->tail = m;
+	return 0;
+}
+
 static int chain_put(struct chain_wr *w, const uint8_t *p, uint32_t n)
 {
 	while (n > 0) {
@@ -52,15 +65,8 @@ static int chain_put(struct chain_wr *w, const uint8_t *p, uint32_t n)
 		if (room == 0) {
 			struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
 
-			if (!m)
+			if (!m || chain_link(w, m) != 0)
 				return -ENOMEM;
-			if (!w->head) {
-				w->head = m;
-			} else if (rte_pktmbuf_chain(w->head, m) != 0) {
-				rte_pktmbuf_free(m);
-				return -ENOMEM;
-			}
-			w->tail = m;
 			continue;
 		}
 		take = n < room ? (uint16_t)n : room;
@@ -103,42 +109,6 @@ static size_t canon_cont_hdr(uint8_t *h, const struct dp_entry_meta *e, uint32_t
 	return 1;
 }
 
-struct rte_mbuf *dp_entry_build(struct rte_mempool *pool, const struct dp_entry_meta *meta,
-				const uint8_t *payload, uint32_t chunk, uint64_t *copied)
-{
-	struct chain_wr w = { pool, NULL, NULL };
-	struct dp_entry_meta e = *meta;
-	uint32_t csid = rtmp_chunk_canonical_csid(meta->type);
-	uint8_t h[RTMP_CHUNK_HDR_MAX];
-	uint32_t done = 0;
-	int rc;
-
-	if (chunk == 0 || meta->plen > RTMP_MSG_LEN_MAX || csid >= 64) {
-		errno = EINVAL;
-		return NULL;
-	}
-	e.chunk = chunk;
-	e.clen = (uint32_t)rtmp_chunk_canonical_size(meta->plen, meta->ts, chunk);
-	rc = chain_put(&w, h, (uint32_t)canon_first_hdr(h, &e, csid));
-	do {
-		uint32_t n = meta->plen - done < chunk ? meta->plen - done : chunk;
-
-		if (rc == 0 && done > 0)
-			rc = chain_put(&w, h, (uint32_t)canon_cont_hdr(h, &e, csid));
-		if (rc == 0)
-			rc = chain_put(&w, payload + done, n);
-		done += n;
-	} while (rc == 0 && done < meta->plen);
-	if (rc != 0 || w.head->pkt_len != e.clen) {
-		rte_pktmbuf_free(w.head);
-		errno = ENOMEM;
-		return NULL;
-	}
-	*copied += meta->plen;
-	memcpy(w.head->buf_addr, &e, sizeof(e));
-	return w.head;
-}
-
 #define EXT_SLICE_MAX 32768u /* mbuf buf_len is 16 bits */
 
 /* Chain payload[off, off + n) as extbuf-attached mbufs. */
@@ -156,25 +126,38 @@ static int chain_ext(struct chain_wr *w, uint8_t *payload, rte_iova_t iova,
 		m->data_off = 0;
 		m->data_len = (uint16_t)take;
 		m->pkt_len = take;
-		if (!w->head) {
-			w->head = m;
-		} else if (rte_pktmbuf_chain(w->head, m) != 0) {
-			rte_pktmbuf_free(m);
+		if (chain_link(w, m) != 0)
 			return -ENOMEM;
-		}
-		w->tail = m;
 		off += take;
 		n -= take;
 	}
 	return 0;
 }
 
-struct rte_mbuf *dp_entry_build_ext(struct rte_mempool *hdr_pool,
-				    const struct dp_entry_meta *meta, uint8_t *payload,
-				    rte_iova_t iova, struct rte_mbuf_ext_shared_info *shinfo,
-				    uint32_t chunk)
+/* Where an entry's payload bytes come from: copied into pool mbufs, or
+ * (attach) referenced as extbufs of ext, so they are never copied. */
+struct entry_src {
+	int attach;
+	const uint8_t *copy;
+	uint8_t *ext;
+	rte_iova_t iova;
+	struct rte_mbuf_ext_shared_info *shinfo;
+};
+
+static int put_payload(struct chain_wr *w, const struct entry_src *src, uint32_t off,
+		       uint32_t n)
 {
-	struct chain_wr w = { hdr_pool, NULL, NULL };
+	if (src->attach)
+		return chain_ext(w, src->ext, src->iova, src->shinfo, off, n);
+	return chain_put(w, src->copy + off, n);
+}
+
+/* The canonical chunked form of one message (see dp_stream.h): headers
+ * written into w's pool, payload from src, chunk bytes per chunk. Returns
+ * the entry with its metadata in the headroom, or NULL with errno set. */
+static struct rte_mbuf *entry_build(struct chain_wr *w, const struct dp_entry_meta *meta,
+				    const struct entry_src *src, uint32_t chunk)
+{
 	struct dp_entry_meta e = *meta;
 	uint32_t csid = rtmp_chunk_canonical_csid(meta->type);
 	uint8_t h[RTMP_CHUNK_HDR_MAX];
@@ -187,23 +170,46 @@ struct rte_mbuf *dp_entry_build_ext(struct rte_mempool *hdr_pool,
 	}
 	e.chunk = chunk;
 	e.clen = (uint32_t)rtmp_chunk_canonical_size(meta->plen, meta->ts, chunk);
-	rc = chain_put(&w, h, (uint32_t)canon_first_hdr(h, &e, csid));
+	rc = chain_put(w, h, (uint32_t)canon_first_hdr(h, &e, csid));
 	while (rc == 0 && done < meta->plen) {
 		uint32_t n = meta->plen - done < chunk ? meta->plen - done : chunk;
 
 		if (done > 0)
-			rc = chain_put(&w, h, (uint32_t)canon_cont_hdr(h, &e, csid));
+			rc = chain_put(w, h, (uint32_t)canon_cont_hdr(h, &e, csid));
 		if (rc == 0)
-			rc = chain_ext(&w, payload, iova, shinfo, done, n);
+			rc = put_payload(w, src, done, n);
 		done += n;
 	}
-	if (rc != 0 || w.head->pkt_len != e.clen) {
-		rte_pktmbuf_free(w.head);
+	if (rc != 0 || w->head->pkt_len != e.clen) {
+		rte_pktmbuf_free(w->head);
 		errno = ENOMEM;
 		return NULL;
 	}
-	memcpy(w.head->buf_addr, &e, sizeof(e));
-	return w.head;
+	memcpy(w->head->buf_addr, &e, sizeof(e));
+	return w->head;
+}
+
+struct rte_mbuf *dp_entry_build(struct rte_mempool *pool, const struct dp_entry_meta *meta,
+				const uint8_t *payload, uint32_t chunk, uint64_t *copied)
+{
+	struct chain_wr w = { pool, NULL, NULL };
+	struct entry_src src = { .copy = payload };
+	struct rte_mbuf *m = entry_build(&w, meta, &src, chunk);
+
+	if (m)
+		*copied += meta->plen;
+	return m;
+}
+
+struct rte_mbuf *dp_entry_build_ext(struct rte_mempool *hdr_pool,
+				    const struct dp_entry_meta *meta, uint8_t *payload,
+				    rte_iova_t iova, struct rte_mbuf_ext_shared_info *shinfo,
+				    uint32_t chunk)
+{
+	struct chain_wr w = { hdr_pool, NULL, NULL };
+	struct entry_src src = { .attach = 1, .ext = payload, .iova = iova, .shinfo = shinfo };
+
+	return entry_build(&w, meta, &src, chunk);
 }
 
 void dp_entry_ref(struct rte_mbuf *m)

@@ -265,8 +265,16 @@ static int new_ack(struct dp_tcp_conn *c, struct dp_tcp_seg *s, uint32_t acked)
 static void maybe_enter_recovery(struct dp_tcp_conn *c)
 {
 	uint32_t mss = dp_tcp_data_mss(c);
-	int loss = c->dupacks >= c->reord ||
-		   (c->sack_ok && dp_tcp_sack_bytes(c) >= (uint32_t)c->reord * mss);
+	/* Never more than half the segments in flight: a small window must
+	 * still find its losses without waiting for the RTO. */
+	uint32_t half = (c->snd_max - c->snd_una) / mss / 2;
+	uint32_t thresh = c->reord;
+	int loss;
+
+	if (thresh > half)
+		thresh = half > DP_TCP_DUPTHRESH ? half : DP_TCP_DUPTHRESH;
+	loss = c->dupacks >= thresh ||
+		   (c->sack_ok && dp_tcp_sack_bytes(c) >= thresh * mss);
 
 	if (!loss || (c->recover && dp_seq_lt(c->snd_una, c->recover)))
 		return;

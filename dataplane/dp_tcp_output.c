@@ -392,7 +392,11 @@ static void arm_rexmt(struct dp_tcp_conn *c)
  * (0 when nothing to send there), or -errno. */
 int dp_tcp_retransmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t maxlen)
 {
-	uint32_t end = sndq_end(c);
+	uint32_t qend = sndq_end(c);
+	/* Only what was sent before: queued bytes past snd_max are new data,
+	 * and sending them here would leave snd_max behind what the peer
+	 * holds, so its ACKs would look like ACKs of unsent data. */
+	uint32_t end = dp_seq_lt(c->snd_max, qend) ? c->snd_max : qend;
 	uint32_t len = 0;
 	uint8_t flags = DP_TH_ACK;
 	int rc;
@@ -403,10 +407,10 @@ int dp_tcp_retransmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t maxlen)
 			len = dp_tcp_data_mss(c);
 		if (len > maxlen)
 			len = maxlen;
-		if (seq + len == end)
+		if (seq + len == qend)
 			flags |= DP_TH_PSH;
 	}
-	if (c->fin_sent && seq + len == end && dp_seq_lt(end, c->snd_max))
+	if (c->fin_sent && seq + len == qend && dp_seq_lt(qend, c->snd_max))
 		flags |= DP_TH_FIN;
 	if (!len && !(flags & DP_TH_FIN))
 		return 0;

@@ -7,14 +7,13 @@
 # dp_fail prints the reason and exits 1; dp_result prints a RESULT line.
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 LC_ROOT="${LC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 B="${B:-build}"
 case "$B" in /*) ;; *) B="$LC_ROOT/$B" ;; esac
 TOOLS="$B/tools"
 DP_TMP=""
-DP_PIDS=()
-DP_CLEANUPS=()
 DP_FAILS=0
 
 dp_log() { echo "[$(date +%T)] $*"; }
@@ -34,17 +33,8 @@ dp_check_fail() {
 dp_result() { echo "RESULT $*"; }
 
 dp_cleanup() {
-	local rc=$? k
-	for k in "${DP_PIDS[@]}"; do
-		kill "$k" 2>/dev/null
-	done
-	sleep 0.2
-	for k in "${DP_PIDS[@]}"; do
-		kill -9 "$k" 2>/dev/null
-	done
-	for ((k = ${#DP_CLEANUPS[@]} - 1; k >= 0; k--)); do
-		eval "${DP_CLEANUPS[$k]}" >/dev/null 2>&1
-	done
+	local rc=$?
+	lc_stop_all 0.2
 	[ -n "$DP_TMP" ] && rm -rf "$DP_TMP"
 	return $rc
 }
@@ -57,22 +47,18 @@ dp_init() {
 	for t in "$@"; do
 		[ -x "$TOOLS/$t" ] || dp_skip "$TOOLS/$t not built (make tools)"
 	done
-	DP_TMP=$(mktemp -d /tmp/lc-e2e-dp.XXXXXX)
-	trap dp_cleanup EXIT
-	trap 'exit 130' INT TERM
+	lc_begin dp dp_cleanup
+	DP_TMP=$LC_TMP
 }
 
 # dp_on_exit CMD: run CMD (a string) at exit, after the processes are stopped.
-dp_on_exit() { DP_CLEANUPS+=("$1"); }
+dp_on_exit() { lc_on_exit "$1"; }
 
 # dp_bg NAME CMD...: start CMD in the background, output in $DP_TMP/NAME.log;
 # sets DP_LAST_PID.
 dp_bg() {
-	local name=$1
-	shift
-	"$@" >"$DP_TMP/$name.log" 2>&1 &
-	DP_LAST_PID=$!
-	DP_PIDS+=("$DP_LAST_PID")
+	lc_bg "$DP_TMP" "$@"
+	DP_LAST_PID=$LC_LAST_PID
 }
 
 # dp_field LINE KEY: value of key=value in a summary line.

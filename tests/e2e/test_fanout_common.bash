@@ -8,6 +8,7 @@
 # every process started with fo_bg and takes the test-bed down.
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 LC_ROOT="${LC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 B="${B:-build}"
@@ -19,8 +20,6 @@ FO_CLIENT_NS=lc-client-$LC_TB_NAME
 FO_NODE_NS=lc-node-$LC_TB_NAME
 FO_ADDR=198.18.0.2
 FO_TMP=""
-FO_PIDS=()
-FO_CLEANUPS=()
 FO_FAILS=0
 
 fo_log() { echo "[$(date +%T)] $*"; }
@@ -30,13 +29,8 @@ fo_check_fail() { echo "CHECK FAILED: $*"; FO_FAILS=$((FO_FAILS + 1)); }
 fo_result() { echo "RESULT $*"; }
 
 fo_cleanup() {
-	local rc=$? k
-	for k in "${FO_PIDS[@]}"; do kill "$k" 2>/dev/null; done
-	sleep 0.3
-	for k in "${FO_PIDS[@]}"; do kill -9 "$k" 2>/dev/null; done
-	for ((k = ${#FO_CLEANUPS[@]} - 1; k >= 0; k--)); do
-		eval "${FO_CLEANUPS[$k]}" >/dev/null 2>&1
-	done
+	local rc=$?
+	lc_stop_all 0.3
 	B="$B" bash "$TESTBED" down >/dev/null 2>&1
 	# FO_KEEP=1 keeps logs and recordings for a post-mortem
 	if [ -n "$FO_TMP" ] && [ -z "${FO_KEEP:-}" ]; then
@@ -57,20 +51,16 @@ fo_init() {
 	for t in lifecast-dp lifecast-cp tools/cp_rtmpplay; do
 		[ -x "$B/$t" ] || fo_skip "$B/$t not built"
 	done
-	FO_TMP=$(mktemp -d /tmp/lc-e2e-fo.XXXXXX)
-	trap fo_cleanup EXIT
-	trap 'exit 130' INT TERM
+	lc_begin fo fo_cleanup
+	FO_TMP=$LC_TMP
 }
 
-fo_on_exit() { FO_CLEANUPS+=("$1"); }
+fo_on_exit() { lc_on_exit "$1"; }
 
 # fo_bg NAME CMD...: background process, output in $FO_TMP/NAME.log.
 fo_bg() {
-	local name=$1
-	shift
-	"$@" >"$FO_TMP/$name.log" 2>&1 &
-	FO_LAST_PID=$!
-	FO_PIDS+=("$FO_LAST_PID")
+	lc_bg "$FO_TMP" "$@"
+	FO_LAST_PID=$LC_LAST_PID
 }
 
 fo_tb() { B="$B" bash "$TESTBED" "$@"; }
@@ -143,46 +133,14 @@ fo_record_rtmpdump() {
 		-B "$3" -o "$FO_TMP/$1.flv"
 }
 
-# fo_check_recording NAME REF [MIN_FRAMES]: the recording decodes without
-# error, its first video packet is a keyframe, and its video packets are
-# byte-identical to a contiguous run of REF's starting on a GOP boundary.
-# Prints a RESULT line; records a failed check otherwise.
+# fo_check_recording NAME REF [MIN_FRAMES]: $FO_TMP/NAME.flv passes
+# lc_check_recording against REF's framemd5 (default 200 frames). Prints a
+# RESULT line; records a failed check otherwise.
 fo_check_recording() {
-	local name=$1 ref=$2 min=${3:-200} rec="$FO_TMP/$1.flv" errs first out
-	[ -s "$rec" ] || { fo_check_fail "$name recorded nothing ($(tail -2 "$FO_TMP/$name.log" 2>/dev/null))"; return 1; }
-	errs=$(ffmpeg -nostdin -v error -i "$rec" -f null - 2>&1)
-	[ -z "$errs" ] || { fo_check_fail "$name decode errors: $(echo "$errs" | head -3)"; return 1; }
-	first=$(ffprobe -v error -select_streams v -show_entries packet=flags -of csv=p=0 "$rec" | head -1)
-	case "$first" in *K*) ;; *) fo_check_fail "$name first video packet is not a keyframe ($first)"; return 1 ;; esac
-	ffmpeg -nostdin -v error -i "$rec" -map 0:v -c copy -f framemd5 -y "$FO_TMP/$name.md5" ||
-		{ fo_check_fail "$name framemd5"; return 1; }
-	out=$(python3 - "$ref.md5" "$FO_TMP/$name.md5" <<'PY'
-import sys
-def load(p):
-    r = []
-    for line in open(p):
-        if line.startswith('#'):
-            continue
-        c = [x.strip() for x in line.split(',')]
-        r.append((c[4], c[5]))
-    return r
-ref, got = load(sys.argv[1]), load(sys.argv[2])
-if not got:
-    print("EMPTY"); sys.exit(1)
-starts = [i for i, h in enumerate(ref) if h == got[0]]
-if not starts:
-    print("NOSTART"); sys.exit(1)
-s = starts[0]
-n = 0
-while n < len(got) and s + n < len(ref) and ref[s + n] == got[n]:
-    n += 1
-print(f"{len(got)} {s} {n}")
-sys.exit(0 if n == len(got) else 1)
-PY
-	) || { fo_check_fail "$name video is not a contiguous run of the reference ($out)"; return 1; }
+	local name=$1 ref=$2 min=${3:-200} out
+	out=$(lc_check_recording "$FO_TMP/$name.flv" "$ref.md5" "$min") ||
+		{ fo_check_fail "$name $out"; return 1; }
 	set -- $out
-	[ "$1" -ge "$min" ] || { fo_check_fail "$name only $1 video frames (want >= $min)"; return 1; }
-	[ $(($2 % 50)) -eq 0 ] || { fo_check_fail "$name run starts at reference frame $2, not a GOP start"; return 1; }
 	fo_result "fanout_recording viewer=$name frames=$1 matched=$3 ref_start=$2"
 }
 

@@ -5,6 +5,7 @@
 # contiguous run of the published packets (reference: the file that is
 # published with -re -c copy, so the comparison is exact).
 set -u
+. "$(dirname "$0")/lib.bash"
 cd "${LC_ROOT:-$(dirname "$0")/../..}"
 B="${B:-build}"
 PORT="${LC_FANOUT_PORT:-19351}"
@@ -65,42 +66,10 @@ kill -0 "$CPPID" 2>/dev/null || fail "lifecast-cp died during the test"
 nref=$(grep -vc '^#' "$W/ref.md5")
 echo "reference: $nref video packets"
 rc=0
+# Each viewer recorded ~10 s: at least 200 video frames at 25 fps.
 for f in ff1 ff2 ff3 rd1 rd2; do
-  rec="$W/$f.flv"
-  [ -s "$rec" ] || { echo "FAIL: $f recorded nothing ($(tail -2 "$W/$f.log"))"; rc=1; continue; }
-  errs=$(ffmpeg -nostdin -v error -i "$rec" -f null - 2>&1)
-  [ -z "$errs" ] || { echo "FAIL: $f decode errors: $(echo "$errs" | head -3)"; rc=1; continue; }
-  first=$(ffprobe -v error -select_streams v -show_entries packet=flags -of csv=p=0 "$rec" | head -1)
-  case "$first" in *K*) ;; *) echo "FAIL: $f first video packet is not a keyframe ($first)"; rc=1; continue ;; esac
-  ffmpeg -nostdin -v error -i "$rec" -map 0:v -c copy -f framemd5 "$W/$f.md5" \
-    || { echo "FAIL: $f framemd5"; rc=1; continue; }
-  out=$(python3 - "$W/ref.md5" "$W/$f.md5" <<'PY'
-import sys
-def load(p):
-    r = []
-    for line in open(p):
-        if line.startswith('#'):
-            continue
-        c = [x.strip() for x in line.split(',')]
-        r.append((c[4], c[5]))  # size, md5 of the packet data
-    return r
-ref, got = load(sys.argv[1]), load(sys.argv[2])
-if not got:
-    print("EMPTY"); sys.exit(1)
-starts = [i for i, h in enumerate(ref) if h == got[0]]
-if not starts:
-    print("NOSTART"); sys.exit(1)
-s = starts[0]
-n = 0
-while n < len(got) and s + n < len(ref) and ref[s + n] == got[n]:
-    n += 1
-print(f"{len(got)} {s} {n}")
-sys.exit(0 if n == len(got) else 1)
-PY
-  ) || { echo "FAIL: $f packets do not match a contiguous run of the reference ($out)"; rc=1; continue; }
+  out=$(lc_check_recording "$W/$f.flv" "$W/ref.md5" 200) || { echo "FAIL: $f $out"; rc=1; continue; }
   set -- $out
-  [ "$1" -ge 200 ] || { echo "FAIL: $f only $1 video frames (want >= 200 for ~10 s)"; rc=1; continue; }
-  [ $(( $2 % 50 )) -eq 0 ] || { echo "FAIL: $f run starts at reference frame $2, not a GOP start"; rc=1; continue; }
   echo "RESULT fanout viewer=$f frames=$1 matched=$3 ref_start=$2"
 done
 

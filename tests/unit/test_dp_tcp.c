@@ -831,7 +831,8 @@ static void test_sack_on_data_segments_recovers(void)
 	pattern(d, sizeof(d), 7);
 	/* Segment 0 lost: each client data segment SACKs one more. */
 	for (int k = 1; k <= 3; k++) {
-		uint32_t ol = 0, a = rte_cpu_to_be_32(b + 1000), e = rte_cpu_to_be_32(b + 1000 + 1000u * (uint32_t)k);
+		uint32_t ol = 0, a = rte_cpu_to_be_32(b + 1000);
+		uint32_t e = rte_cpu_to_be_32(b + 1000 + 1000u * (uint32_t)k);
 		opt[ol++] = 1; opt[ol++] = 1; opt[ol++] = 5; opt[ol++] = 10;
 		memcpy(opt + ol, &a, 4); memcpy(opt + ol + 4, &e, 4);
 		ol += 8;
@@ -1005,6 +1006,47 @@ static void test_sack_covering_fin_after_rto(void)
 	/* Everything acknowledged: the conn moves on. */
 	csend(&h, 2, b + 3001, DP_TH_ACK, 65535, NULL, 0);
 	CU_ASSERT_EQUAL(h.app.conn->state, DP_TCP_FIN_WAIT_2);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
+/* Regression: a fast retransmission took a full MSS from the send queue
+ * even when less than that had ever been sent (the peer's window had cut
+ * the original short), so the peer got bytes past snd_max, acknowledged
+ * them, and every such ACK was dropped as acknowledging unsent data: the
+ * conn stalled for good. */
+static void test_retransmit_never_past_snd_max(void)
+{
+	struct h h;
+	struct oseg sa, o;
+
+	h_init(&h, NULL);
+	handshake(&h, F_MSS | F_SACK, 1, 1460, 0, &sa);
+	uint32_t b = h.siss + 1;
+	csend(&h, 2, b, DP_TH_ACK, 1000, NULL, 0); /* the peer's window: 1000 */
+	struct rte_mbuf *p = payload(3000, 8);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 3000), 3000);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.len, 1000);
+	CU_ASSERT_EQUAL(pending(&h), 0);
+	for (int i = 0; i < 3; i++)
+		csend(&h, 2, b, DP_TH_ACK, 1000, NULL, 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->fast_retransmits, 1);
+	int n = 0;
+	while (pop(&h, &o)) {
+		CU_ASSERT(dp_seq_leq(o.seq + o.len, h.app.conn->snd_max));
+		if (o.len) {
+			n++;
+			CU_ASSERT_EQUAL(o.seq, b);
+			CU_ASSERT_EQUAL(o.len, 1000);
+			CU_ASSERT_EQUAL(o.data[999], payload_byte(999, 8));
+		}
+	}
+	CU_ASSERT_EQUAL(n, 1);
+	/* The peer acknowledges all it got: accepted, the rest flows. */
+	csend(&h, 2, b + 1000, DP_TH_ACK, 4000, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.conn->snd_una, b + 1000);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->drop_bad_ack, 0);
 	rte_pktmbuf_free(p);
 	h_fini(&h);
 }
@@ -1764,6 +1806,7 @@ int test_dp_tcp_register(void)
 	    !CU_add_test(s, "csum offload and odd pieces", test_csum_offload_odd_pieces) ||
 	    !CU_add_test(s, "spurious recovery undone", test_spurious_recovery_undo) ||
 	    !CU_add_test(s, "sack covering fin after rto", test_sack_covering_fin_after_rto) ||
+	    !CU_add_test(s, "retransmit never past snd_max", test_retransmit_never_past_snd_max) ||
 	    !CU_add_test(s, "zero-copy send", test_zero_copy_send) ||
 	    !CU_add_test(s, "send limits", test_send_limits) ||
 	    !CU_add_test(s, "ooo queue", test_ooo_queue) ||
