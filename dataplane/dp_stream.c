@@ -352,6 +352,19 @@ static void view_evict_one(struct dp_view *v)
 		v->first_seq++;
 }
 
+/* Keep a reference to m when it is part of the preamble a new viewer needs
+ * (metadata, video or audio sequence header), replacing the previous one. */
+static void view_keep_preamble(struct dp_view *v, struct rte_mbuf *m,
+			       const struct dp_entry_meta *e)
+{
+	if (e->flags & DP_ENTRY_METADATA)
+		view_set_ref(&v->meta, m);
+	if ((e->flags & DP_ENTRY_SEQHDR) && (e->flags & DP_ENTRY_VIDEO))
+		view_set_ref(&v->vsh, m);
+	if ((e->flags & DP_ENTRY_SEQHDR) && (e->flags & DP_ENTRY_AUDIO))
+		view_set_ref(&v->ash, m);
+}
+
 static void view_track(struct dp_view *v, struct rte_mbuf *m, const struct dp_entry_meta *e)
 {
 	if (e->epoch != v->epoch) {
@@ -363,12 +376,7 @@ static void view_track(struct dp_view *v, struct rte_mbuf *m, const struct dp_en
 		if (!v->epoch_key_seq)
 			v->epoch_key_seq = e->seq;
 	}
-	if (e->flags & DP_ENTRY_METADATA)
-		view_set_ref(&v->meta, m);
-	if ((e->flags & DP_ENTRY_SEQHDR) && (e->flags & DP_ENTRY_VIDEO))
-		view_set_ref(&v->vsh, m);
-	if ((e->flags & DP_ENTRY_SEQHDR) && (e->flags & DP_ENTRY_AUDIO))
-		view_set_ref(&v->ash, m);
+	view_keep_preamble(v, m, e);
 }
 
 int dp_view_append(struct dp_view *v, struct rte_mbuf *m)
@@ -406,12 +414,7 @@ void dp_view_note_preamble(struct dp_view *v, struct rte_mbuf *m)
 {
 	const struct dp_entry_meta *e = dp_entry_meta(m);
 
-	if (e->flags & DP_ENTRY_METADATA)
-		view_set_ref(&v->meta, m);
-	if ((e->flags & DP_ENTRY_SEQHDR) && (e->flags & DP_ENTRY_VIDEO))
-		view_set_ref(&v->vsh, m);
-	if ((e->flags & DP_ENTRY_SEQHDR) && (e->flags & DP_ENTRY_AUDIO))
-		view_set_ref(&v->ash, m);
+	view_keep_preamble(v, m, e);
 	rte_pktmbuf_free(m);
 }
 
