@@ -75,24 +75,26 @@ static void note_rx(struct dp_tcp_conn *c)
 	}
 }
 
-/* RFC 9293 3.10.7.4 first check, against the window we advertised. A
- * segment at rcv_nxt is let through even into a zero window so its ACK
- * field counts (its data gets trimmed). */
+/* RFC 9293 3.10.7.4 first check, against the window we advertised, read
+ * as Linux's tcp_sequence() does: a segment is acceptable unless it lies
+ * wholly before what we last acknowledged or starts past the right edge.
+ * The strict RFC test rejects two segments real peers send, with fatal
+ * results once both ends retransmit: a pure ACK from a peer that filled
+ * our window (its seq IS the right edge), and a retransmission that
+ * starts before rcv_nxt and runs past a small window. Their ACK fields
+ * must count (RFC 9293 allows valid ACKs even into a zero window); data
+ * outside the window is trimmed afterwards. */
 static int seq_acceptable(const struct dp_tcp_conn *c, const struct dp_tcp_seg *s)
 {
 	uint32_t wnd = c->rcv_adv - c->rcv_nxt;
 	uint32_t slen = s->len + ((s->flags & DP_TH_FIN) ? 1 : 0);
+	uint32_t lo = dp_seq_lt(c->last_ack_sent, c->rcv_nxt) ? c->last_ack_sent : c->rcv_nxt;
 
 	if (dp_seq_gt(c->rcv_nxt, c->rcv_adv))
 		wnd = 0;
 	if (s->seq == c->rcv_nxt)
 		return 1;
-	if (slen == 0)
-		return wnd && dp_seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd);
-	if (!wnd)
-		return 0;
-	return dp_seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
-	       dp_seq_in(s->seq + slen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
+	return dp_seq_geq(s->seq + slen, lo) && dp_seq_leq(s->seq, c->rcv_nxt + wnd);
 }
 
 /* RFC 7323 5.3 PAWS: a timestamp older than ts_recent marks an old

@@ -287,10 +287,13 @@ static int xmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags
 }
 
 /* Pure ACK now (also window updates, dup ACKs with SACK blocks).
- * Returns 0 or -errno. */
+ * Returns 0 or -errno. Its seq is snd_max, as BSD does: after an RTO
+ * snd_nxt is back at snd_una, below what the peer already holds, and a
+ * pure ACK with such a seq is an "old duplicate" to Linux, its ACK field
+ * ignored. */
 int dp_tcp_send_ack(struct dp_tcp_conn *c)
 {
-	int rc = xmit(c, c->snd_nxt, 0, DP_TH_ACK);
+	int rc = xmit(c, c->snd_max, 0, DP_TH_ACK);
 
 	dp_tcp_timer_update(c);
 	return rc < 0 ? rc : 0;

@@ -568,7 +568,9 @@ static size_t process_lines(struct chat_client *c, const char *buf, size_t len)
 
 void cp_chat_client_input(struct chat_client *c, const char *data, size_t len)
 {
-	while (len > 0 && !c->closing) {
+	/* A doomed client's input is dropped: process_lines consumes nothing
+	 * for it, so a full c->in would otherwise never drain (endless loop). */
+	while (len > 0 && !c->closing && !doomed(c)) {
 		if (c->inlen == 0) {
 			size_t used = process_lines(c, data, len);
 			data += used;

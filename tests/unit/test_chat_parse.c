@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "controlplane/chat/cp_chat_int.h"
 #include "controlplane/chat/cp_irc_parse.h"
 #include "tests/unit/util_chat_guard.h"
 
@@ -254,6 +257,38 @@ static void test_names(void)
 	CU_ASSERT_EQUAL(cp_irc_chan_valid("#abc", 4, 3), -EINVAL);
 }
 
+/* A client doomed (sendq exceeded) while more than one line buffer of its
+ * input is still unread used to spin forever in cp_chat_client_input:
+ * process_lines consumes nothing for a doomed client, so a full c->in never
+ * drained. The input must be dropped and the call must return. */
+static void test_doomed_input(void)
+{
+	struct cp_chat *chat = calloc(1, sizeof(*chat));
+	struct chat_client *c = calloc(1, sizeof(*c));
+	size_t len = 3 * CP_IRC_LINE_MAX_TAGGED;
+	char *data = malloc(len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(chat);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	memset(data, 'a', len);
+	c->chat = chat;
+	c->doomed = 1;
+	alarm(10); /* the old code never returns: SIGALRM fails the run */
+	cp_chat_client_input(c, data, len);
+	/* partly buffered input, then doomed */
+	c->doomed = 0;
+	cp_chat_client_input(c, data, 100);
+	CU_ASSERT_EQUAL(c->inlen, 100);
+	c->doomed = 1;
+	cp_chat_client_input(c, data, len);
+	alarm(0);
+	CU_ASSERT_EQUAL(c->inlen, 100); /* nothing taken after doom */
+	free(c->in);
+	free(c);
+	free(chat);
+	free(data);
+}
+
 int test_chat_parse_register(void)
 {
 	CU_pSuite s = CU_add_suite("chat_parse", NULL, NULL);
@@ -264,7 +299,8 @@ int test_chat_parse_register(void)
 	    !CU_add_test(s, "length limits", test_limits) ||
 	    !CU_add_test(s, "malformed lines", test_malformed) ||
 	    !CU_add_test(s, "15 params", test_many_params) ||
-	    !CU_add_test(s, "nick and channel syntax", test_names))
+	    !CU_add_test(s, "nick and channel syntax", test_names) ||
+	    !CU_add_test(s, "doomed client input", test_doomed_input))
 		return -1;
 	return 0;
 }
