@@ -25,6 +25,7 @@ struct cp_http {
 	struct http_route *routes;
 	struct cp_http_conn *conns;
 	size_t nconns;
+	uint64_t timeout_ms; /* per-connection deadline, see cp_http_set_timeout */
 	int stopping, open;
 };
 
@@ -32,11 +33,14 @@ struct cp_http_conn {
 	struct cp_http *srv;
 	struct cp_http_conn *prev, *next;
 	uv_tcp_t *tcp;
+	uv_timer_t timer; /* deadline from accept; closed with the connection */
 	uv_write_t wreq;
 	char *buf;
 	size_t len;
+	size_t used; /* bytes of buf the request being handled took */
 	char *out;
-	int done; /* a response is queued or the socket was detached */
+	int done;    /* a response is queued or the socket was detached */
+	int handles; /* of tcp and timer, not yet through their close callback */
 };
 
 /* ---------------------------------------------------------------- parser */
@@ -227,11 +231,16 @@ static void conn_unlink(struct cp_http_conn *c)
 	srv->nconns--;
 }
 
+/* Close callback of the timer and (unless detached) of the socket: c goes
+ * when the last of them is through. After a detach c->tcp is the caller's. */
 static void on_conn_close(uv_handle_t *h)
 {
 	struct cp_http_conn *c = h->data;
 	struct cp_http *srv = c->srv;
-	free(c->tcp);
+	if (--c->handles > 0)
+		return;
+	if (c->done != 2)
+		free(c->tcp);
 	free(c->buf);
 	free(c->out);
 	free(c);
@@ -244,7 +253,15 @@ static void conn_close(struct cp_http_conn *c)
 	if (uv_is_closing((uv_handle_t *)c->tcp))
 		return;
 	conn_unlink(c);
+	uv_close((uv_handle_t *)&c->timer, on_conn_close);
 	uv_close((uv_handle_t *)c->tcp, on_conn_close);
+}
+
+/* The client did not get through its request (or take the response) in
+ * time: it would hold one of HTTP_CONNS_MAX slots for ever otherwise. */
+static void on_conn_timeout(uv_timer_t *t)
+{
+	conn_close(t->data);
 }
 
 static const char *reason(int status)
@@ -302,8 +319,11 @@ static void error_reply(struct cp_http_conn *c, int status)
 
 uv_tcp_t *cp_http_detach(struct cp_http_conn *c, char **rest, size_t *rest_len)
 {
-	*rest = NULL;
-	*rest_len = 0;
+	size_t n = c->len - c->used;
+	*rest = n ? malloc(n) : NULL;
+	*rest_len = *rest ? n : 0; /* out of memory: the bytes are lost, as a reset would */
+	if (*rest)
+		memcpy(*rest, c->buf + c->used, n);
 	c->done = 2;
 	uv_read_stop((uv_stream_t *)c->tcp);
 	return c->tcp;
@@ -329,14 +349,13 @@ static struct http_route *route_find(struct cp_http *srv, const char *path, size
 	return NULL;
 }
 
-/* After a detach the socket belongs to the handler: free only our part. */
+/* After a detach the socket belongs to the handler: close only our part
+ * (the timer); c is freed in its close callback. */
 static void conn_release(struct cp_http_conn *c)
 {
-	struct cp_http *srv = c->srv;
 	conn_unlink(c);
-	free(c->buf);
-	free(c);
-	srv->open--;
+	c->handles--; /* the socket is no longer ours to close */
+	uv_close((uv_handle_t *)&c->timer, on_conn_close);
 }
 
 static void handle_request(struct cp_http_conn *c, const struct cp_http_request *req,
@@ -347,6 +366,7 @@ static void handle_request(struct cp_http_conn *c, const struct cp_http_request 
 		error_reply(c, 404);
 		return;
 	}
+	c->used = used;
 	r->fn(r->arg, c, req);
 	if (c->done == 2) {
 		conn_release(c);
@@ -407,6 +427,10 @@ static void on_http_conn(uv_stream_t *ls, int status)
 	c->srv = srv;
 	c->tcp = tcp;
 	tcp->data = c;
+	uv_timer_init(srv->loop, &c->timer); /* cannot fail */
+	c->timer.data = c;
+	c->handles = 2;
+	uv_timer_start(&c->timer, on_conn_timeout, srv->timeout_ms, 0);
 	c->next = srv->conns;
 	if (c->next)
 		c->next->prev = c;
@@ -426,6 +450,7 @@ struct cp_http *cp_http_start(uv_loop_t *loop, const char *host, uint16_t port)
 		return NULL;
 	}
 	srv->loop = loop;
+	srv->timeout_ms = CP_HTTP_TIMEOUT_MS;
 	host = (host && host[0]) ? host : "0.0.0.0";
 	rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
 			       : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
@@ -443,6 +468,11 @@ struct cp_http *cp_http_start(uv_loop_t *loop, const char *host, uint16_t port)
 		return NULL;
 	}
 	return srv;
+}
+
+void cp_http_set_timeout(struct cp_http *srv, uint64_t ms)
+{
+	srv->timeout_ms = ms ? ms : CP_HTTP_TIMEOUT_MS;
 }
 
 int cp_http_route(struct cp_http *srv, const char *path, cp_http_handler fn, void *arg)

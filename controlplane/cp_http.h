@@ -16,6 +16,7 @@
 #define CP_HTTP_HEAD_MAX    8192
 #define CP_HTTP_HEADERS_MAX 32
 #define CP_HTTP_BODY_MAX    65536
+#define CP_HTTP_TIMEOUT_MS  10000 /* default of cp_http_set_timeout */
 
 struct cp_http;
 struct cp_http_conn;
@@ -44,6 +45,13 @@ typedef void (*cp_http_handler)(void *arg, struct cp_http_conn *conn,
 /* Listen on host:port ("" or NULL host = any IPv4). Returns the server, or
  * NULL with errno set (EADDRINUSE, EINVAL ...). */
 struct cp_http *cp_http_start(uv_loop_t *loop, const char *host, uint16_t port);
+
+/* A connection that has not been answered (or detached) and fully sent
+ * its response within ms of being accepted is closed, so idle clients
+ * cannot hold every connection slot. Applies to connections accepted
+ * afterwards; 0 restores the default (CP_HTTP_TIMEOUT_MS). Detached
+ * sockets are not affected. */
+void cp_http_set_timeout(struct cp_http *srv, uint64_t ms);
 
 /* Route requests whose path equals `path` (query string ignored) to fn.
  * Returns 0, -EEXIST (path taken), -EINVAL or -ENOMEM. */

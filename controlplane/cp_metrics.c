@@ -268,6 +268,7 @@ static void on_metrics(void *arg, struct cp_http_conn *conn, const struct cp_htt
 struct http_conf {
 	int enabled;
 	char listen[CP_CONF_STR_MAX];
+	uint64_t timeout_ms; /* 0: cp_http's default */
 };
 
 static int read_http(void *arg, const char *key, const char *value, int line)
@@ -277,6 +278,9 @@ static int read_http(void *arg, const char *key, const char *value, int line)
 		snprintf(h->listen, sizeof(h->listen), "%s", value);
 	else if (strcmp(key, "enabled") == 0 && cp_conf_parse_bool(value, &h->enabled) != 0)
 		return -EINVAL;
+	else if (strcmp(key, "request_timeout") == 0 &&
+		 cp_conf_parse_duration_ms(value, &h->timeout_ms) != 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -285,7 +289,7 @@ int cp_mgmt_metrics_start(struct cp_mgmt *m, struct cp_http *http)
 	if (!http) {
 		/* [http] belongs to the chat's key table; read it as plain pairs
 		 * so this module does not depend on that table. */
-		struct http_conf h = { 1, "" };
+		struct http_conf h = { 1, "", 0 };
 		struct cp_conf_addr a;
 		char err[256];
 		if (m->env.conf_path &&
@@ -302,6 +306,7 @@ int cp_mgmt_metrics_start(struct cp_mgmt *m, struct cp_http *http)
 			cp_err("metrics: http listen on %s: %s", h.listen, strerror(errno));
 			return -errno;
 		}
+		cp_http_set_timeout(m->own_http, h.timeout_ms);
 		http = m->own_http;
 	}
 	int rc = cp_http_route(http, "/metrics", on_metrics, m);

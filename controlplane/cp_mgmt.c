@@ -15,6 +15,11 @@
 #include "controlplane/cp_mgmt_int.h"
 
 #define SAMPLE_MS 1000
+/* Unsent replies per client above which its requests are no longer read
+ * (a client that pipelines requests and never reads the answers would
+ * otherwise grow our memory without bound); reading resumes once the
+ * replies are written. At most one reply more than this is queued. */
+#define CLIENT_UNSENT_MAX (256u * 1024u)
 
 #define OFF(f) offsetof(struct cp_mgmt_conf, f)
 const struct cp_conf_key cp_mgmt_conf_keys[] = {
@@ -32,11 +37,14 @@ struct cp_mgmt_client {
 	struct cp_mgmt_client *prev, *next;
 	char *buf;
 	size_t len;
+	size_t unsent;   /* bytes queued in uv_write, not yet written */
 	int closing;
+	int paused;      /* reading stopped until unsent drops to the limit */
 };
 
 struct out_req {
 	uv_write_t req;
+	struct cp_mgmt_client *c;
 	size_t len;
 	char data[];
 };
@@ -201,9 +209,25 @@ static void client_close(struct cp_mgmt_client *c)
 	uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
+static void client_drain(struct cp_mgmt_client *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/* Runs before the client's close callback (uv_close cancels pending writes
+ * with UV_ECANCELED first), so w->c is still valid. */
 static void on_written(uv_write_t *req, int status)
 {
-	free(req);
+	struct out_req *w = (struct out_req *)req;
+	struct cp_mgmt_client *c = w->c;
+	c->unsent -= w->len;
+	free(w);
+	if (!c->paused || c->closing || c->unsent > CLIENT_UNSENT_MAX)
+		return;
+	c->paused = 0;
+	client_drain(c); /* lines buffered when reading stopped */
+	if (!c->paused && !c->closing &&
+	    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) != 0)
+		client_close(c);
 }
 
 static int client_send(struct cp_mgmt_client *c, const char *s)
@@ -215,18 +239,26 @@ static int client_send(struct cp_mgmt_client *c, const char *s)
 	memcpy(w->data, s, n);
 	w->data[n] = '\n';
 	w->len = n + 1;
+	w->c = c;
 	uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
 	int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written);
-	if (rc != 0)
+	if (rc != 0) {
 		free(w);
-	return rc;
+		return rc;
+	}
+	c->unsent += w->len;
+	if (c->unsent > CLIENT_UNSENT_MAX && !c->paused) {
+		c->paused = 1;
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	}
+	return 0;
 }
 
 /* Answer every complete line in the client's buffer. */
 static void client_drain(struct cp_mgmt_client *c)
 {
 	size_t off = 0;
-	while (!c->closing && off < c->len) {
+	while (!c->closing && !c->paused && off < c->len) {
 		size_t ll;
 		ssize_t n = cp_mgmt_frame(c->buf + off, c->len - off, CP_MGMT_LINE_MAX, &ll);
 		if (n == 0)

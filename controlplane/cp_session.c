@@ -621,8 +621,11 @@ int cp_session_restore(struct cp_session *s, const struct cp_session_restore *r)
 		void *prev = NULL;
 		if (restore_key(s, r->stream->name, key, sizeof(key)) != 0)
 			snprintf(key, sizeof(key), "\001restored-%llu", (unsigned long long)s->id);
-		if (cp_stream_publish(r->stream, s, key, &prev) != 0)
+		/* 1 = takeover (prev set): not a refusal */
+		if (cp_stream_publish(r->stream, s, key, &prev) < 0)
 			return -EBUSY;
+		if (prev) /* same key: the stream is ours now, as in on_publish */
+			kick_previous(prev);
 		e->publishers_now++;
 	} else if (r->role == CP_ROLE_VIEWER) {
 		e->viewers_now++;

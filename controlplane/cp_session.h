@@ -178,7 +178,8 @@ struct cp_session_restore {
 /* Put a fresh session (from cp_session_new) into state r without sending
  * anything: connected to r->app, and for a publisher the stream's publisher
  * again (key: the channel's secret for keyed apps), for a viewer counted
- * as one (the transport attaches its cp_viewer itself). Returns 0, -EINVAL
+ * as one (the transport attaches its cp_viewer itself). A publisher with
+ * the same key is taken over and closed, as on publish. Returns 0, -EINVAL
  * (unknown app, missing stream), or -EBUSY (the stream already has another
  * publisher). */
 int cp_session_restore(struct cp_session *s, const struct cp_session_restore *r);

@@ -59,6 +59,8 @@ static const struct cp_conf_key chat_keys[] = {
 	  "control-plane HTTP port (/chat WebSocket, /metrics)" },
 	{ "http", "enabled", CP_CONF_BOOL, F(http_enabled), "yes", 0, 0, 0,
 	  "serve the HTTP port at all" },
+	{ "http", "request_timeout", CP_CONF_DURATION, F(http_request_timeout_ms), "10s", 100,
+	  3600000, 0, "time a client has to send its request (and take the answer)" },
 };
 #undef F
 #define NCHAT_KEYS (sizeof(chat_keys) / sizeof(chat_keys[0]))
@@ -963,6 +965,7 @@ static int start_http(struct cp_chat *chat)
 		       chat->conf.http_listen.port, strerror(errno));
 		return rc;
 	}
+	cp_http_set_timeout(chat->http, chat->conf.http_request_timeout_ms);
 	return cp_chat_ws_attach(chat, chat->http);
 }
 

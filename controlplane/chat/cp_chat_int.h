@@ -53,6 +53,7 @@ struct chat_conf {
 	uint64_t reg_timeout_ms, ping_interval_ms, ping_timeout_ms, rule_timeout_ms;
 	struct cp_conf_addr http_listen;
 	int http_enabled;
+	uint64_t http_request_timeout_ms;
 };
 
 struct chat_buf {

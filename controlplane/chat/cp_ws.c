@@ -86,16 +86,12 @@ static void on_ws_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(c->chat->rbuf, sizeof(c->chat->rbuf));
 }
 
-static void on_ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Feed received bytes to wslay; may quit the client. */
+static void ws_input(struct chat_client *c, const char *buf, size_t len)
 {
-	struct chat_client *c = s->data;
 	struct cp_chat_ws *ws = c->ws;
-	if (nread < 0) {
-		cp_chat_client_quit(c, "Client closed connection", "Client closed connection");
-		return;
-	}
-	ws->in = buf->base;
-	ws->inlen = (size_t)nread;
+	ws->in = buf;
+	ws->inlen = len;
 	int rc = wslay_event_recv(ws->ctx);
 	ws->inlen = 0;
 	if (c->closing)
@@ -105,6 +101,16 @@ static void on_ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	cp_chat_mark_dirty(c); /* pongs and close replies */
+}
+
+static void on_ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct chat_client *c = s->data;
+	if (nread < 0) {
+		cp_chat_client_quit(c, "Client closed connection", "Client closed connection");
+		return;
+	}
+	ws_input(c, buf->base, (size_t)nread);
 }
 
 int cp_chat_ws_queue(struct chat_client *c, const char *line, size_t len)
@@ -147,8 +153,10 @@ static int ws_request_ok(const struct cp_http_request *req)
 	       memcmp(v, "13", 2) == 0;
 }
 
-/* Start the IRC client on the detached socket, 101 reply first in its queue. */
-static void ws_begin(struct cp_chat *chat, uv_tcp_t *tcp, const char *accept, int ircv3_proto)
+/* Start the IRC client on the detached socket, 101 reply first in its
+ * queue; rest (frames that came with the upgrade request) is its first input. */
+static void ws_begin(struct cp_chat *chat, uv_tcp_t *tcp, const char *accept, int ircv3_proto,
+		     const char *rest, size_t rest_len)
 {
 	struct chat_client *c = cp_chat_ws_accept(chat, tcp);
 	struct cp_chat_ws *ws = NULL;
@@ -173,6 +181,8 @@ static void ws_begin(struct cp_chat *chat, uv_tcp_t *tcp, const char *accept, in
 	c->ws = ws;
 	cp_chat_mark_dirty(c);
 	uv_read_start((uv_stream_t *)tcp, on_ws_alloc, on_ws_read);
+	if (rest_len)
+		ws_input(c, rest, rest_len);
 }
 
 static void ws_handler(void *arg, struct cp_http_conn *conn, const struct cp_http_request *req)
@@ -194,8 +204,9 @@ static void ws_handler(void *arg, struct cp_http_conn *conn, const struct cp_htt
 	char *rest;
 	size_t rest_len;
 	uv_tcp_t *tcp = cp_http_detach(conn, &rest, &rest_len);
-	free(rest); /* a client must wait for 101 before sending frames */
-	ws_begin(chat, tcp, accept, proto);
+	/* Clients may send frames right behind the request, before the 101. */
+	ws_begin(chat, tcp, accept, proto, rest, rest_len);
+	free(rest);
 }
 
 int cp_chat_ws_attach(struct cp_chat *chat, struct cp_http *http)

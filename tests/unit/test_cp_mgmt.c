@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "controlplane/cp_metrics.h"
@@ -471,6 +475,87 @@ static void test_keys_rewrite_atomic(void)
 	tdir_rm(&t);
 }
 
+/* ---- a client that pipelines requests and never reads the answers ---- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Write what the socket takes of buf[*off..len), then run the loop once. */
+static void pump(uv_loop_t *loop, int fd, const char *buf, size_t len, size_t *off)
+{
+	while (*off < len) {
+		ssize_t n = write(fd, buf + *off, len - *off);
+		if (n <= 0)
+			break;
+		*off += (size_t)n;
+	}
+	uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void test_client_backpressure(void)
+{
+	enum { NREQ = 20000 };
+	struct fx f;
+	uv_loop_t loop;
+	char err[512], sock[128];
+	fx_init(&f);
+	cp_mgmt_stop(f.m); /* the fixture's loop-less instance */
+	CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+	struct cp_mgmt_env env = { &loop, f.t.conf, &f.eng, &f.conf, &f.keys, NULL, "kernel" };
+	f.m = cp_mgmt_create(&env, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f.m);
+	snprintf(sock, sizeof(sock), "%s/mgmt.sock", f.t.dir);
+	CU_ASSERT_EQUAL_FATAL(cp_mgmt_listen(f.m, sock), 0);
+
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	CU_ASSERT_FATAL(strlen(sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	CU_ASSERT_FATAL(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	static const char line[] = "{\"cmd\":\"help\"}\n";
+	size_t len = (sizeof(line) - 1) * NREQ, off = 0;
+	char *reqs = malloc(len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reqs);
+	for (size_t i = 0; i < NREQ; i++)
+		memcpy(reqs + i * (sizeof(line) - 1), line, sizeof(line) - 1);
+
+	/* Not reading: the server must stop taking requests, not queue
+	 * every answer (about 1 KiB each) in memory. */
+	for (uint64_t end = mono_ms() + 1000; mono_ms() < end;)
+		pump(&loop, fd, reqs, len, &off);
+	struct cp_mgmt_stats st;
+	cp_mgmt_get_stats(f.m, &st);
+	CU_ASSERT(st.requests > 0);
+	CU_ASSERT(st.requests < NREQ / 4);
+
+	/* Reading: every request is answered once the replies drain. */
+	size_t lines = 0;
+	char rb[65536];
+	for (uint64_t end = mono_ms() + 10000; lines < NREQ && mono_ms() < end;) {
+		ssize_t n;
+		while ((n = read(fd, rb, sizeof(rb))) > 0)
+			for (ssize_t i = 0; i < n; i++)
+				lines += rb[i] == '\n';
+		pump(&loop, fd, reqs, len, &off);
+	}
+	CU_ASSERT_EQUAL(lines, NREQ);
+	cp_mgmt_get_stats(f.m, &st);
+	CU_ASSERT_EQUAL(st.requests, NREQ);
+
+	close(fd);
+	free(reqs);
+	cp_mgmt_stop(f.m);
+	f.m = NULL;
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
+	fx_fini(&f);
+}
+
 int test_cp_mgmt_register(void)
 {
 	CU_pSuite s = CU_add_suite("cp_mgmt", NULL, NULL);
@@ -484,7 +569,8 @@ int test_cp_mgmt_register(void)
 	    !CU_add_test(s, "dispatch: keys", test_dispatch_keys) ||
 	    !CU_add_test(s, "dispatch: reload", test_reload) ||
 	    !CU_add_test(s, "keys rewrite: content", test_keys_rewrite) ||
-	    !CU_add_test(s, "keys rewrite: atomic", test_keys_rewrite_atomic))
+	    !CU_add_test(s, "keys rewrite: atomic", test_keys_rewrite_atomic) ||
+	    !CU_add_test(s, "client: unsent replies bound reading", test_client_backpressure))
 		return -1;
 	return 0;
 }

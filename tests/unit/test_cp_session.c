@@ -345,6 +345,34 @@ static void test_publish_and_play(void)
 	engine_down();
 }
 
+/* A resynced publisher with the live publisher's key takes the stream
+ * over: the old session is closed and no longer counted. */
+static void test_restore_takeover(void)
+{
+	engine_up(1);
+	struct fake pub, res;
+	fake_up(&pub);
+	fake_up(&res);
+	CU_ASSERT_EQUAL(do_connect(&pub, "live"), 0);
+	CU_ASSERT_EQUAL(do_publish(&pub, "s3cret"), 0);
+	struct cp_stream *st = cp_registry_find(&eng.reg, "live", "alice");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(eng.publishers_now, 1);
+	struct cp_session_restore r = { "live", CP_ROLE_PUBLISHER, st, 1 };
+	CU_ASSERT_EQUAL(cp_session_restore(res.s, &r), 0);
+	CU_ASSERT_PTR_EQUAL(st->publisher, res.s);
+	CU_ASSERT_TRUE(pub.closed);
+	CU_ASSERT_STRING_EQUAL(pub.reason, "replaced by a publisher with the same key");
+	CU_ASSERT_EQUAL(eng.publishers_now, 1);
+	fake_down(&pub); /* must not unpublish the new owner */
+	CU_ASSERT_TRUE(st->live);
+	CU_ASSERT_PTR_EQUAL(st->publisher, res.s);
+	CU_ASSERT_EQUAL(eng.publishers_now, 1);
+	fake_down(&res);
+	CU_ASSERT_EQUAL(eng.publishers_now, 0);
+	engine_down();
+}
+
 static void test_play_wait_and_busy(void)
 {
 	engine_up(1);
@@ -456,6 +484,7 @@ int test_cp_session_register(void)
 	    !CU_add_test(s, "rejections", test_rejections) ||
 	    !CU_add_test(s, "publish and play", test_publish_and_play) ||
 	    !CU_add_test(s, "play wait, busy name", test_play_wait_and_busy) ||
+	    !CU_add_test(s, "restore takes over same key", test_restore_takeover) ||
 	    !CU_add_test(s, "hooks and aggregates", test_hooks))
 		return -1;
 	return 0;

@@ -408,6 +408,38 @@ static void test_arp_aging(void)
 	fix_fini(&f);
 }
 
+/* A flood of ARP requests to us from new on-link senders (anybody can
+ * forge them) fills the table: it never evicts the gateway's entry, nor a
+ * peer we send to while passively learned entries can go instead. */
+static void test_arp_flood_keeps_gateway(void)
+{
+	struct fix f;
+	fix_init(&f, 0, 1, 0, GW_IP);
+	dp_net_rx(&f.net, arp_frame(&f, RTE_ARP_OP_REQUEST, &gw_mac, GW_IP, OUR_IP), 1);
+	dp_net_rx(&f.net, arp_frame(&f, RTE_ARP_OP_REQUEST, &peer2_mac, PEER2_IP, OUR_IP), 2);
+	f.net.now_us = 3;
+	dp_net_ip_output(&f.net, out_packet(&f, PEER2_IP, 1)); /* in use: not passive */
+	cap_clear(&f.cap);
+	for (unsigned i = 0; i < 2 * DP_ARP_ENTRIES; i++) {
+		struct rte_ether_addr mac = { { 0x02, 0x66, 0, 0, 0, (uint8_t)i } };
+		uint32_t ip = rte_cpu_to_be_32(0xc6120010u + i);
+
+		dp_net_rx(&f.net, arp_frame(&f, RTE_ARP_OP_REQUEST, &mac, ip, OUR_IP), 10 + i);
+		cap_clear(&f.cap);
+	}
+	const struct dp_arp_entry *e = dp_arp_lookup(&f.net, GW_IP);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT(rte_is_same_ether_addr(&e->mac, &gw_mac));
+	CU_ASSERT_PTR_NOT_NULL(dp_arp_lookup(&f.net, PEER2_IP));
+	/* the newest senders are known: passive entries made room */
+	CU_ASSERT_PTR_NOT_NULL(dp_arp_lookup(&f.net,
+					     rte_cpu_to_be_32(0xc6120010u + 2 * DP_ARP_ENTRIES - 1)));
+	dp_net_ip_output(&f.net, out_packet(&f, FAR_IP, 3));
+	CU_ASSERT_EQUAL_FATAL(f.cap.ntx, 1);
+	CU_ASSERT(rte_is_same_ether_addr(&eth_of(f.cap.tx[0])->dst_addr, &gw_mac));
+	fix_fini(&f);
+}
+
 static void test_route_gateway(void)
 {
 	struct fix f;
@@ -838,6 +870,7 @@ int test_dp_net_register(void)
 	    !CU_add_test(s, "arp resolve with queue", test_arp_resolve_queue) ||
 	    !CU_add_test(s, "arp retry and give up", test_arp_retry_giveup) ||
 	    !CU_add_test(s, "arp aging and refresh", test_arp_aging) ||
+	    !CU_add_test(s, "arp flood keeps the gateway", test_arp_flood_keeps_gateway) ||
 	    !CU_add_test(s, "route via gateway", test_route_gateway) ||
 	    !CU_add_test(s, "ipv4 header validation", test_ipv4_validation) ||
 	    !CU_add_test(s, "icmp echo reply", test_icmp_echo) ||

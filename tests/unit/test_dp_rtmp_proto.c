@@ -239,6 +239,7 @@ static void test_entry_canonical(void)
 		uint8_t *ref = malloc(cap), *flat = malloc(cap);
 		struct iovec iov[1024];
 		size_t got = 0;
+		uint32_t mapped;
 		int n;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -250,14 +251,35 @@ static void test_entry_canonical(void)
 			memcpy(flat, rte_pktmbuf_read(m, 0, (uint32_t)cap, flat), cap);
 		CU_ASSERT_EQUAL(memcmp(flat, ref, cap), 0);
 		/* payload iovecs give back exactly the message body */
-		n = dp_entry_payload_iov(m, 0, lens[a], iov, 1024);
+		n = dp_entry_payload_iov(m, 0, lens[a], iov, 1024, &mapped);
 		CU_ASSERT_FATAL(n >= 0);
 		for (int k = 0; k < n; k++) {
 			CU_ASSERT_EQUAL(memcmp(iov[k].iov_base, payload + got, iov[k].iov_len), 0);
 			got += iov[k].iov_len;
 		}
 		CU_ASSERT_EQUAL(got, lens[a]);
-		CU_ASSERT_EQUAL(dp_entry_payload_iov(m, 1, lens[a], iov, 1024), -EINVAL);
+		CU_ASSERT_EQUAL(mapped, lens[a]);
+		CU_ASSERT_EQUAL(dp_entry_payload_iov(m, 1, lens[a], iov, 1024, &mapped), -EINVAL);
+		/* too few iovecs: a prefix (whole iovecs), never an error; the
+		 * rest maps from where it stopped */
+		for (int max = 0; max <= 3 && lens[a]; max++) {
+			uint32_t rest;
+			size_t sum = 0;
+			int k = dp_entry_payload_iov(m, 0, lens[a], iov, max, &mapped);
+
+			CU_ASSERT_FATAL(k >= 0 && k <= max);
+			for (int i = 0; i < k; i++)
+				sum += iov[i].iov_len;
+			CU_ASSERT_EQUAL(sum, mapped);
+			CU_ASSERT(max == 0 ? mapped == 0 : mapped > 0);
+			CU_ASSERT(mapped <= lens[a]);
+			k = dp_entry_payload_iov(m, mapped, lens[a] - mapped, iov, 1024, &rest);
+			CU_ASSERT_FATAL(k >= 0);
+			CU_ASSERT_EQUAL(mapped + rest, lens[a]);
+			if (k > 0)
+				CU_ASSERT_EQUAL(memcmp(iov[0].iov_base, payload + mapped,
+						       iov[0].iov_len), 0);
+		}
 		rte_pktmbuf_free(m);
 		free(ref);
 		free(flat);

@@ -91,6 +91,7 @@ struct fx {
 	struct rte_mbuf *inq[4096]; /* client frames waiting for ring 0 */
 	unsigned inq_n;
 	struct tcli cli[NCLI];
+	uint32_t chunk;             /* the appliance's chunk size */
 };
 
 /* ---- ring port ---- */
@@ -380,7 +381,7 @@ static void arp_request(struct fx *f)
 	f->inq[f->inq_n++] = m;
 }
 
-static int fx_init(struct fx *f, unsigned nw)
+static int fx_init_chunk(struct fx *f, unsigned nw, uint32_t chunk)
 {
 	char msg[256];
 	struct sockaddr_un sa;
@@ -388,6 +389,7 @@ static int fx_init(struct fx *f, unsigned nw)
 
 	memset(f, 0, sizeof(*f));
 	f->cfd = -1;
+	f->chunk = chunk;
 	if (ring_port(f, nw) != 0)
 		return -1;
 	rte_eth_macaddr_get(f->port, &f->mac);
@@ -407,7 +409,7 @@ static int fx_init(struct fx *f, unsigned nw)
 	f->app->nb_workers = (uint16_t)nw;
 	f->app->nb_rxq = 1;
 	f->app->tsc_per_us = rte_get_tsc_hz() / 1000000;
-	f->app->rtmp = dp_rtmp_shared_create(CHUNK);
+	f->app->rtmp = dp_rtmp_shared_create(chunk);
 	if (!f->app->rtmp)
 		return -1;
 	for (unsigned w = 0; w < nw; w++) {
@@ -437,6 +439,11 @@ static int fx_init(struct fx *f, unsigned nw)
 	arp_request(f);
 	pump_main(f, 0);
 	return 0;
+}
+
+static int fx_init(struct fx *f, unsigned nw)
+{
+	return fx_init_chunk(f, nw, CHUNK);
 }
 
 static void fx_fini(struct fx *f)
@@ -492,7 +499,7 @@ static void cp_hello(struct fx *f)
 	CU_ASSERT_EQUAL(m.h.len, sizeof(ack));
 	memcpy(&ack, m.p, sizeof(ack));
 	CU_ASSERT_EQUAL(ack.workers, f->app->nb_workers);
-	CU_ASSERT_EQUAL(ack.chunk_size, CHUNK);
+	CU_ASSERT_EQUAL(ack.chunk_size, f->chunk);
 	free(m.p);
 	CU_ASSERT_EQUAL_FATAL(cp_take(f, DP_IPC_RESYNC_DONE, 0, &m), 0);
 	free(m.p);
@@ -1173,6 +1180,123 @@ static void test_two_workers(void)
 	fx_fini(&f);
 }
 
+/* The control plane's closing word, then SESSION_CLOSE, in one batch (the
+ * type 20 message stands for the final onStatus). */
+static void cp_close(struct fx *f, struct tcli *c, uint8_t tag)
+{
+	uint8_t b[sizeof(struct dp_ipc_msg) + 16];
+	struct dp_ipc_msg im = { 20, { 0 }, 0, 1, 3 };
+	struct dp_ipc_close cl;
+
+	memcpy(b, &im, sizeof(im));
+	pattern(b + sizeof(im), 16, tag);
+	b[sizeof(im)] = 0x02;
+	cp_send(f, DP_IPC_SESSION_MSG, c->sid, 0, b, sizeof(b));
+	memset(&cl, 0, sizeof(cl));
+	cp_send(f, DP_IPC_SESSION_CLOSE, c->sid, 0, &cl, sizeof(cl));
+}
+
+/* The last message a client received is the control plane's closing word. */
+static void expect_last_word(struct tcli *c, uint8_t tag)
+{
+	static struct rmsg g[300];
+	struct rtmp_chunk_reader rd;
+	uint8_t want[16];
+	int n;
+
+	rtmp_chunk_reader_init(&rd, NULL, NULL, 128);
+	n = parse_all(c, &rd, g, 300);
+	pattern(want, sizeof(want), tag);
+	want[0] = 0x02;
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL(g[n - 1].type, 20);
+	CU_ASSERT(g[n - 1].len == sizeof(want) && memcmp(g[n - 1].p, want, sizeof(want)) == 0);
+	rmsg_free(g, n);
+	rtmp_chunk_reader_fini(&rd);
+}
+
+/* Appliance chunk size 128 (the smallest the config allows): the archive
+ * copy of a large keyframe needs more iovecs than one datagram may carry;
+ * it goes out in shorter fragments and the control-plane link stays up.
+ * Then sessions closing while media keeps coming: after SESSION_CLOSE, after
+ * the client's FIN, and a control-plane message after our FIN: each ends
+ * with a FIN, never a RST, and nothing counts as an error. */
+static void test_small_chunk_and_close(void)
+{
+	static uint8_t big[40000];
+	static struct plog pl;
+	struct fx f;
+	struct tcli *pub, *v1, *v2, *v3;
+	struct cpm m;
+	struct dp_ipc_archive ar;
+	uint8_t b[256];
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init_chunk(&f, 1, 128), 0);
+	cp_hello(&f);
+	pub = session(&f, 43000, NULL, 0);
+	publish_cmd(&f, pub);
+	publish_gop(&f, pub, &pl, 0, 0, 1, 1, 3);
+	len = make_video(big, 1, 0, sizeof(big), 9);
+	publish_msg(&f, pub, &pl, 9, 100, 100, big, (uint32_t)len, 0, 1);
+	PUMP_UNTIL(&f, cp_count(&f, DP_IPC_ARCHIVE_MSG) >= (size_t)pl.n);
+	CU_ASSERT(dp_cpipc_connected(f.cp));
+	CU_ASSERT_EQUAL_FATAL(cp_count(&f, DP_IPC_ARCHIVE_MSG), (size_t)pl.n);
+	for (int i = 0; i < pl.n; i++) {
+		CU_ASSERT_EQUAL_FATAL(cp_take(&f, DP_IPC_ARCHIVE_MSG, 0, &m), 0);
+		CU_ASSERT_EQUAL_FATAL(m.h.len, sizeof(ar) + pl.m[i].len);
+		CU_ASSERT(memcmp(m.p + sizeof(ar), pl.m[i].p, pl.m[i].len) == 0);
+		free(m.p);
+	}
+	CU_ASSERT(dp_cpipc_stats(f.cp)->tx_dgrams > dp_cpipc_stats(f.cp)->tx_msgs);
+
+	/* viewers caught up with the log */
+	v1 = session(&f, 43001, NULL, 0);
+	v2 = session(&f, 43002, NULL, 0);
+	v3 = session(&f, 43003, NULL, 0);
+	attach(&f, v1);
+	attach(&f, v2);
+	pump(&f, 50);
+	CU_ASSERT_FATAL(v1->rxlen > sizeof(big) && v2->rxlen == v1->rxlen);
+	uint64_t errs = ST(&f, 0, cmd_errors);
+
+	/* SESSION_CLOSE for v1 while a new entry waits for it */
+	len = make_audio(b, 0, 90, 1);
+	publish_msg(&f, pub, NULL, 8, 200, 200, b, (uint32_t)len, 0, 0);
+	cp_close(&f, v1, 0x41);
+	PUMP_UNTIL(&f, v1->fin || v1->rst);
+	pump(&f, 4);
+	CU_ASSERT(v1->fin);
+	CU_ASSERT(!v1->rst);
+	expect_last_word(v1, 0x41);
+
+	/* v2's client leaves (FIN) while a new entry waits for it */
+	len = make_audio(b, 0, 90, 2);
+	publish_msg(&f, pub, NULL, 8, 240, 240, b, (uint32_t)len, 0, 0);
+	client_frame(&f, v2, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, NULL, 0);
+	v2->snd_nxt++;
+	PUMP_UNTIL(&f, v2->fin || v2->rst);
+	pump(&f, 4);
+	CU_ASSERT(v2->fin);
+	CU_ASSERT(!v2->rst);
+
+	/* a control-plane message right behind SESSION_CLOSE (FIN queued) */
+	cp_close(&f, v3, 0x42);
+	uint8_t mb[sizeof(struct dp_ipc_msg) + 4] = { 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3 };
+	mb[sizeof(struct dp_ipc_msg)] = 0x02;
+	cp_send(&f, DP_IPC_SESSION_MSG, v3->sid, 0, mb, sizeof(mb));
+	PUMP_UNTIL(&f, v3->fin || v3->rst);
+	pump(&f, 4);
+	CU_ASSERT(v3->fin);
+	CU_ASSERT(!v3->rst);
+	expect_last_word(v3, 0x42);
+	CU_ASSERT_EQUAL(ST(&f, 0, cmd_errors), errs);
+	CU_ASSERT_EQUAL(ST(&f, 0, rtmp_errors), 0);
+	CU_ASSERT(dp_cpipc_connected(f.cp));
+	plog_free(&pl);
+	fx_fini(&f);
+}
+
 /* Only the main lcore runs (the worker is busy elsewhere). */
 static void pump_main_only(struct fx *f, int rounds)
 {
@@ -1279,7 +1403,9 @@ int test_dp_rtmp_worker_register(void)
 	    !CU_add_test(s, "one worker: relay, ingest, fan-out, skips, republish",
 			 test_one_worker) ||
 	    !CU_add_test(s, "two workers: snapshot and live by reference", test_two_workers) ||
-	    !CU_add_test(s, "rings full on both sides: no spin, nothing lost", test_rings_full))
+	    !CU_add_test(s, "rings full on both sides: no spin, nothing lost", test_rings_full) ||
+	    !CU_add_test(s, "chunk 128: short archive fragments; closing without RST",
+			 test_small_chunk_and_close))
 		return -1;
 	return 0;
 }

@@ -1051,6 +1051,63 @@ static void test_retransmit_never_past_snd_max(void)
 	h_fini(&h);
 }
 
+/* Regression (lossy echo conns frozen for good): (1) a pure ACK from a
+ * peer that filled our window carries seq == our right edge, and (2) a
+ * retransmission may start before rcv_nxt and run past a small window;
+ * the strict RFC test dropped both, ACK field included, while (3) our own
+ * pure ACKs after an RTO carried seq = snd_nxt (rewound to snd_una), which
+ * Linux drops as old duplicates. Each side then ignored the other. */
+static void test_acceptability_and_ack_seq(void)
+{
+	struct dp_tcp_cfg cfg;
+	struct h h;
+	struct oseg sa, o;
+	uint8_t d[2200];
+
+	dp_tcp_cfg_defaults(&cfg);
+	cfg.rcv_wnd = 4000;
+	h_init(&h, &cfg);
+	handshake(&h, F_MSS, 1, 1460, 0, &sa);
+	CU_ASSERT_EQUAL(sa.wnd, 4000);
+	uint32_t b = h.siss + 1;
+	pattern(d, sizeof(d), 6);
+	struct rte_mbuf *p = payload(6000, 2);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 6000), 6000);
+	h_drain(&h);
+	/* The peer sends 4000 bytes, the last 1000 get lost on the way. */
+	for (uint32_t k = 0; k < 3; k++)
+		csend(&h, 2 + 1000 * k, b, DP_TH_ACK, 65535, d, 1000);
+	dp_tcp_rcv_hold(h.app.conn, 3000); /* the app keeps it: window [3001, 4001) */
+	h_drain(&h);
+	uint64_t drops = dp_tcp_stats(h.st)->drop_out_of_window;
+	/* (1) its ACK of our first segment, seq = its snd_nxt = our right edge */
+	csend(&h, 4002, b + 1000, DP_TH_ACK, 65535, NULL, 0);
+	CU_ASSERT_EQUAL(h.app.conn->snd_una, b + 1000);
+	/* (2) a resend of [2501, 4501): old, in window and beyond, acking more */
+	csend(&h, 2502, b + 2000, DP_TH_ACK, 65535, d, 2000);
+	CU_ASSERT_EQUAL(h.app.conn->snd_una, b + 2000);
+	CU_ASSERT_EQUAL(h.app.conn->rcv_nxt, 4002); /* [3001, 4001) taken, the rest trimmed */
+	CU_ASSERT_EQUAL(h.app.nrx, 4000);
+	CU_ASSERT_EQUAL(memcmp(h.app.rx + 3000, d + 500, 1000), 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->drop_out_of_window, drops);
+	/* still refused: wholly old, or past the right edge */
+	csend(&h, 1000, b + 2000, DP_TH_ACK, 65535, d, 500);
+	csend(&h, 9000, b + 2000, DP_TH_ACK, 65535, d, 100);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->drop_out_of_window, drops + 2);
+	h_drain(&h);
+	/* (3) RTO: snd_nxt goes back to snd_una, a pure ACK still says snd_max */
+	tick(&h, 1100000);
+	h_drain(&h);
+	CU_ASSERT(dp_seq_lt(h.app.conn->snd_nxt, h.app.conn->snd_max));
+	dp_tcp_send_ack(h.app.conn);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.len, 0);
+	CU_ASSERT_EQUAL(o.seq, h.app.conn->snd_max);
+	CU_ASSERT_EQUAL(o.seq, b + 6000);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
 /* dp_tcp_rcv_limit caps the window offered; dp_tcp_notify_writable asks for
  * one on_writable after the next ACK. */
 static void test_rcv_limit_and_notify(void)
@@ -1807,6 +1864,7 @@ int test_dp_tcp_register(void)
 	    !CU_add_test(s, "spurious recovery undone", test_spurious_recovery_undo) ||
 	    !CU_add_test(s, "sack covering fin after rto", test_sack_covering_fin_after_rto) ||
 	    !CU_add_test(s, "retransmit never past snd_max", test_retransmit_never_past_snd_max) ||
+	    !CU_add_test(s, "acceptability and ack seq", test_acceptability_and_ack_seq) ||
 	    !CU_add_test(s, "zero-copy send", test_zero_copy_send) ||
 	    !CU_add_test(s, "send limits", test_send_limits) ||
 	    !CU_add_test(s, "ooo queue", test_ooo_queue) ||
