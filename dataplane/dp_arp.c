@@ -43,9 +43,21 @@ static void arp_entry_clear(struct dp_net *n, struct dp_arp_entry *e, uint64_t *
 	memset(e, 0, sizeof(*e));
 }
 
-/* A free slot, else the least recently confirmed REACHABLE entry (entries
- * being resolved are kept: they hold queued packets). */
-static struct dp_arp_entry *arp_alloc(struct dp_net *n, uint32_t ip)
+/* Whether e may be evicted for a new entry. The gateway's entry never is
+ * (every off-link packet needs it); entries being resolved are kept (they
+ * hold queued packets); a passively learned entry (passive: an ARP request
+ * from an unknown sender, which anybody on the link can forge) may only
+ * evict another passive one. */
+static int arp_evictable(const struct dp_net *n, const struct dp_arp_entry *e, int passive)
+{
+	if (e->state != DP_ARP_REACHABLE || e->ip == n->cfg.gateway)
+		return 0;
+	return !passive || e->passive;
+}
+
+/* A free slot, else the least recently confirmed evictable entry, passive
+ * ones first. NULL when nothing may go. */
+static struct dp_arp_entry *arp_alloc(struct dp_net *n, uint32_t ip, int passive)
 {
 	struct dp_arp_entry *victim = NULL;
 
@@ -55,14 +67,17 @@ static struct dp_arp_entry *arp_alloc(struct dp_net *n, uint32_t ip)
 			victim = e;
 			break;
 		}
-		if (e->state == DP_ARP_REACHABLE &&
-		    (!victim || e->updated_us < victim->updated_us))
+		if (!arp_evictable(n, e, passive))
+			continue;
+		if (!victim || e->passive > victim->passive ||
+		    (e->passive == victim->passive && e->updated_us < victim->updated_us))
 			victim = e;
 	}
 	if (!victim)
 		return NULL;
 	arp_entry_clear(n, victim, NULL);
 	victim->ip = ip;
+	victim->passive = (uint8_t)passive;
 	return victim;
 }
 
@@ -152,7 +167,7 @@ static void arp_learn(struct dp_net *n, uint32_t sip, const struct rte_ether_add
 	if (!e) {
 		if (!to_us)
 			return;
-		e = arp_alloc(n, sip);
+		e = arp_alloc(n, sip, 1);
 		if (!e) {
 			n->st.drop_arp_table_full++;
 			return;
@@ -282,6 +297,7 @@ void dp_arp_output(struct dp_net *n, struct rte_mbuf *m, uint32_t nh)
 	struct dp_arp_entry *e = arp_find(n, nh);
 
 	if (e && e->state == DP_ARP_REACHABLE) {
+		e->passive = 0; /* we talk to it */
 		/* Refresh in the background before the entry ages out. */
 		if (n->now_us - e->updated_us > n->cfg.arp_timeout_us / 4 * 3 &&
 		    n->now_us - e->requested_us > DP_ARP_RETRY_US) {
@@ -292,7 +308,7 @@ void dp_arp_output(struct dp_net *n, struct rte_mbuf *m, uint32_t nh)
 		return;
 	}
 	if (!e) {
-		e = arp_alloc(n, nh);
+		e = arp_alloc(n, nh, 0);
 		if (!e) {
 			n->st.drop_arp_table_full++;
 			rte_pktmbuf_free(m);

@@ -170,11 +170,15 @@ static void q_push(struct dp_cpipc *x, struct dp_cpmsg *m)
 	x->st.queue_bytes = x->qbytes;
 }
 
-/* Build the iovecs of payload bytes [off, off + n) of m. */
-static int msg_iov(const struct dp_cpmsg *m, size_t off, uint32_t n, struct iovec *iov, int max)
+/* Build the iovecs of payload bytes [off, off + n) of m: at most max, so
+ * *mapped (the bytes they describe) may be a prefix of n. Returns the
+ * iovecs used or -EINVAL (the message does not hold those bytes). */
+static int msg_iov(const struct dp_cpmsg *m, size_t off, uint32_t n, struct iovec *iov, int max,
+		   uint32_t *mapped)
 {
 	int cnt = 0;
 
+	*mapped = 0;
 	if (off < m->h.len) {
 		uint32_t take = (uint32_t)(m->h.len - off) < n ? (uint32_t)(m->h.len - off) : n;
 
@@ -183,22 +187,41 @@ static int msg_iov(const struct dp_cpmsg *m, size_t off, uint32_t n, struct iove
 		cnt++;
 		off += take;
 		n -= take;
+		*mapped = take;
 	}
 	if (n > 0) {
+		uint32_t more;
 		int rc;
 
 		if (!m->ref)
 			return -EINVAL;
-		rc = dp_entry_payload_iov(m->ref, (uint32_t)(off - m->h.len), n, iov + cnt, max - cnt);
+		rc = dp_entry_payload_iov(m->ref, (uint32_t)(off - m->h.len), n, iov + cnt, max - cnt,
+					  &more);
 		if (rc < 0)
 			return rc;
 		cnt += rc;
+		*mapped += more;
 	}
 	return cnt;
 }
 
-/* Send the next datagram of the head message. 1 sent, 0 would block,
- * -errno on a broken socket. */
+/* Drop the head message (sent in part or not at all). */
+static void q_pop(struct dp_cpipc *x)
+{
+	struct dp_cpmsg *m = x->q[x->qhead];
+
+	x->qbytes -= dp_cpmsg_wire_len(m) + DP_IPC_HDR_LEN;
+	x->st.queue_bytes = x->qbytes;
+	dp_cpmsg_free(m);
+	x->qhead = (x->qhead + 1) % x->qcap;
+	x->qn--;
+	x->qoff = 0;
+}
+
+/* Send the next datagram of the head message: a fragment of at most
+ * DP_IPC_FRAG_PAYLOAD bytes, shorter when its bytes need more than
+ * CPIPC_IOV_MAX iovecs (the receiver concatenates fragments of any size).
+ * 1 sent (or the message dropped), 0 would block, -errno on a broken socket. */
 static int q_send_one(struct dp_cpipc *x)
 {
 	struct dp_cpmsg *m = x->q[x->qhead];
@@ -215,9 +238,18 @@ static int q_send_one(struct dp_cpipc *x)
 	iov[0].iov_base = &fh;
 	iov[0].iov_len = sizeof(fh);
 	if (n) {
-		cnt = msg_iov(m, x->qoff, n, iov + 1, CPIPC_IOV_MAX);
-		if (cnt < 0)
-			return cnt;
+		uint32_t mapped;
+
+		cnt = msg_iov(m, x->qoff, n, iov + 1, CPIPC_IOV_MAX, &mapped);
+		if (cnt < 0 || mapped == 0) {
+			/* A bug, not the link's fault: lose this message only. */
+			x->st.msgs_dropped++;
+			q_pop(x);
+			return 1;
+		}
+		n = mapped;
+		fh.len = n;
+		fh.flags = x->qoff + n < total ? DP_IPC_F_MORE : 0;
 	}
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
@@ -232,12 +264,7 @@ static int q_send_one(struct dp_cpipc *x)
 		x->st.tx_msgs++;
 		if (m->h.type == DP_IPC_ARCHIVE_MSG)
 			x->st.archive_sent++;
-		x->qbytes -= total + DP_IPC_HDR_LEN;
-		x->st.queue_bytes = x->qbytes;
-		dp_cpmsg_free(m);
-		x->qhead = (x->qhead + 1) % x->qcap;
-		x->qn--;
-		x->qoff = 0;
+		q_pop(x);
 	}
 	return 1;
 }

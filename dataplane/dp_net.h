@@ -80,6 +80,8 @@ struct dp_arp_entry {
 	uint8_t state;            /* enum dp_arp_state */
 	uint8_t tries;            /* requests sent while INCOMPLETE */
 	uint8_t npending;
+	uint8_t passive;          /* learned from a request to us, never used
+				   * for output: evicted first */
 	struct rte_ether_addr mac;
 	uint64_t updated_us;      /* last confirmation (REACHABLE) */
 	uint64_t requested_us;    /* last request sent */

@@ -168,7 +168,9 @@ static struct rte_mbuf *txq_consume(struct rte_mbuf *m, uint32_t *off)
 }
 
 /* Push txq into TCP. Returns 1 when txq is empty afterwards, 0 when bytes
- * wait for send space, -errno when the connection cannot send. */
+ * wait for send space, -errno when the connection cannot send. Once our FIN
+ * is queued (shut) nothing more can go out: -EPIPE then means the session
+ * is closing, not that it failed; what txq holds is dropped and 1 returned. */
 int dp_rsess_flush(struct dp_rsess *s)
 {
 	uint32_t left;
@@ -180,6 +182,12 @@ int dp_rsess_flush(struct dp_rsess *s)
 	rc = left ? dp_tcp_send(s->conn, s->txq, s->txq_off, left) : 0;
 	if (rc == -EAGAIN)
 		return 0;
+	if (rc == -EPIPE && s->shut) {
+		rte_pktmbuf_free(s->txq);
+		s->txq = NULL;
+		s->txq_off = 0;
+		return 1;
+	}
 	if (rc < 0)
 		return rc;
 	s->bytes_out += (uint32_t)rc;
@@ -762,6 +770,12 @@ static void cmd_one(struct dp_rtmp *r, struct dp_cpmsg *m)
 	if (!s)
 		return; /* gone meanwhile: its SESSION_CLOSE is on its way */
 	rc = cmd_session(r, s, m);
+	if (rc == -EPIPE) {
+		/* The connection queued its FIN already: nothing can be sent,
+		 * the session is on its way out; not the control plane's fault. */
+		s->closing = 1;
+		return;
+	}
 	if (rc != 0) {
 		/* The control plane sent something we cannot apply: the session
 		 * is in an unknown state for both sides, so it goes, loudly. */

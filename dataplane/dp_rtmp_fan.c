@@ -225,6 +225,8 @@ static uint32_t viewer_pump(struct dp_rsess *s, uint32_t budget)
 
 			if (q <= 0)
 				break; /* command bytes first, whole messages */
+			if (s->closing || s->shut)
+				break; /* FIN queued or due: no new message */
 			if (s->pre_i < s->npre) {
 				s->cur = s->pre[s->pre_i++];
 				if (s->pre_i == s->npre)
@@ -247,7 +249,9 @@ static uint32_t viewer_pump(struct dp_rsess *s, uint32_t budget)
 		}
 		rc = viewer_send_cur(s, ls, budget - sent);
 		if (rc <= 0) {
-			if (rc < 0)
+			/* -EPIPE after shut: the peer left mid-message, TCP ends
+			 * the connection; a reset would drop unacknowledged bytes */
+			if (rc < 0 && !(rc == -EPIPE && s->shut))
 				dp_rsess_reset(s, "send failed");
 			break;
 		}

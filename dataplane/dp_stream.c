@@ -218,9 +218,10 @@ void dp_entry_ref(struct rte_mbuf *m)
 		rte_mbuf_refcnt_update(m, 1);
 }
 
-/* Add canonical bytes [off, off + n) of m as iovecs. */
+/* Add canonical bytes [off, off + n) of m as iovecs; *done grows by the
+ * bytes described. -ENOSPC when max iovecs ran out first. */
 static int iov_add(const struct rte_mbuf *m, uint32_t off, uint32_t n, struct iovec *iov,
-		   int *cnt, int max)
+		   int *cnt, int max, uint32_t *done)
 {
 	while (m && off >= m->data_len) {
 		off -= m->data_len;
@@ -239,6 +240,7 @@ static int iov_add(const struct rte_mbuf *m, uint32_t off, uint32_t n, struct io
 		iov[*cnt].iov_base = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
 		iov[*cnt].iov_len = take;
 		(*cnt)++;
+		*done += take;
 		n -= take;
 		off = 0;
 		m = m->next;
@@ -247,13 +249,14 @@ static int iov_add(const struct rte_mbuf *m, uint32_t off, uint32_t n, struct io
 }
 
 int dp_entry_payload_iov(const struct rte_mbuf *m, uint32_t from, uint32_t n,
-			 struct iovec *iov, int max)
+			 struct iovec *iov, int max, uint32_t *mapped)
 {
 	const struct dp_entry_meta *e = dp_entry_meta(m);
 	uint32_t ext = e->ts >= RTMP_EXT_TS ? 4 : 0;
 	uint32_t h0 = 12 + ext, hc = 1 + ext;
 	int cnt = 0;
 
+	*mapped = 0;
 	if ((uint64_t)from + n > e->plen)
 		return -EINVAL;
 	while (n > 0) {
@@ -264,7 +267,9 @@ int dp_entry_payload_iov(const struct rte_mbuf *m, uint32_t from, uint32_t n,
 
 		if (take > n)
 			take = n;
-		rc = iov_add(m, coff, take, iov, &cnt, max);
+		rc = iov_add(m, coff, take, iov, &cnt, max, mapped);
+		if (rc == -ENOSPC)
+			break; /* a prefix: the caller sends less */
 		if (rc != 0)
 			return rc;
 		from += take;

@@ -86,10 +86,12 @@ void dp_entry_ref(struct rte_mbuf *m);
 
 /* Describe payload bytes [from, from + n) of entry m (the message body,
  * without chunk headers) as iovecs pointing into the mbufs (no copy).
- * Returns the iovecs used, or -ENOSPC when max is too small, -EINVAL when the
- * range exceeds the payload. */
+ * Returns the iovecs used (<= max) and sets *mapped to the bytes they
+ * describe: n, or a prefix of the range when max iovecs ran out (a small
+ * chunk size needs one iovec per chunk at least). -EINVAL when the range
+ * exceeds the payload or the chain (*mapped is then meaningless). */
 int dp_entry_payload_iov(const struct rte_mbuf *m, uint32_t from, uint32_t n,
-			 struct iovec *iov, int max);
+			 struct iovec *iov, int max, uint32_t *mapped);
 
 /* ---- per-worker view of one stream ---- */
 
