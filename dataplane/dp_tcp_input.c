@@ -340,8 +340,12 @@ static int ack_input(struct dp_tcp_conn *c, struct dp_tcp_seg *s)
 		dp_tcp_send_ack(c);
 		return SEG_DROP;
 	}
-	if (dp_seq_lt(c->snd_wl1, s->seq) ||
-	    (c->snd_wl1 == s->seq && dp_seq_leq(c->snd_wl2, s->ack))) {
+	/* RFC 9293 3.10.7.4: only an acceptable ACK (SND.UNA =< SEG.ACK =<
+	 * SND.NXT, the upper bound checked above) may update the window, and
+	 * only when newer by SND.WL1/SND.WL2; an old ACK never does. */
+	if (dp_seq_geq(s->ack, c->snd_una) &&
+	    (dp_seq_lt(c->snd_wl1, s->seq) ||
+	     (c->snd_wl1 == s->seq && dp_seq_leq(c->snd_wl2, s->ack)))) {
 		c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = s->ack;
@@ -608,12 +612,14 @@ static int synrcvd_input(struct dp_tcp_conn *c, struct dp_tcp_seg *s)
 }
 
 /* TIME_WAIT: re-ACK a retransmitted FIN, let a new SYN take the tuple
- * (returns 1: the caller opens a fresh conn), forget on RST. */
+ * (returns 1: the caller opens a fresh conn). RSTs are ignored (RFC 1337,
+ * TIME-WAIT assassination): an old duplicate or forged RST must not cut
+ * the 2MSL wait short; the timer alone ends it. */
 static int time_wait_input(struct dp_tcp_conn *c, struct dp_tcp_seg *s)
 {
 	if (s->flags & DP_TH_RST) {
+		c->st->stats.rst_ignored++;
 		seg_free(s);
-		dp_tcp_conn_destroy(c);
 		return SEG_DROP;
 	}
 	if ((s->flags & (DP_TH_SYN | DP_TH_ACK)) == DP_TH_SYN) {

@@ -10,7 +10,6 @@
 #include "dataplane/dp_tcp_int.h"
 
 #define TCP_HLEN 20
-#define COOKIE_RECENT_US (128ULL * 1000000ULL)
 
 /* Header fields of a TCP segment, parsed without touching the mbuf. */
 struct rx_hdr {
@@ -165,11 +164,13 @@ static struct dp_tcp_conn *cookie_open(struct dp_tcp_stack *st, struct dp_tcp_li
 	struct dp_tcp_opts o;
 	uint16_t mss;
 	struct dp_tcp_conn *c;
+	int rc;
 
 	if (!st->cfg.syncookies)
 		return NULL;
-	if (dp_tcp_cookie_check(st, k, s->seq - 1, s->ack - 1, &mss) < 0) {
-		if (st->last_cookie_us && st->now_us - st->last_cookie_us < COOKIE_RECENT_US)
+	rc = dp_tcp_cookie_check(st, k, s->seq - 1, s->ack - 1, &mss);
+	if (rc < 0) {
+		if (rc == -EINVAL) /* -ENOENT: no cookie sent recently */
 			st->stats.syn_cookies_failed++;
 		return NULL;
 	}

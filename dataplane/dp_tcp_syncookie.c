@@ -3,12 +3,16 @@
  * Cookie layout (the ISN of the SYN-ACK), as in classic BSD/Linux cookies:
  *   bits 31..27  t: coarse time, (now_s / 64) mod 32
  *   bits 26..24  index of the MSS in cookie_mss[]
- *   bits 23..0   SipHash-2-4(stack secret; 4-tuple, peer ISN, t) mod 2^24
+ *   bits 23..0   SipHash-2-4(stack secret; 4-tuple, peer ISN, t, index) mod 2^24
  * The final ACK acknowledges cookie + 1; the cookie is valid when t is the
- * current or the previous period and the hash matches. Window scale and
+ * current or the previous period and the hash matches. The hash covers the
+ * MSS index too, so a forged ACK must guess all 24 hash bits (not 21), and
+ * no ACK is checked at all unless this stack sent a cookie within
+ * COOKIE_RECENT_US (see dp_tcp_cookie_check()). Window scale and
  * SACK cannot fit in 32 bits, so when timestamps are on they ride in the low
  * six bits of our TSval and come back in the peer's TSecr (Linux does the
  * same); without timestamps a cookie connection has neither. */
+#include <errno.h>
 #include <string.h>
 
 #include "dataplane/dp_tcp_int.h"
@@ -16,6 +20,11 @@
 static const uint16_t cookie_mss[8] = { 536, 1024, 1220, 1300, 1360, 1400, 1440, 1460 };
 
 #define COOKIE_PERIOD_US (64ULL * 1000000ULL)
+/* A cookie lives at most two periods (t current or previous), so no genuine
+ * one can be older than 2 x COOKIE_PERIOD_US: past that since the last
+ * cookie sent, every cookie ACK is forged. Linux does the same with
+ * TCP_SYNCOOKIE_VALID (two of its 60 s periods). */
+#define COOKIE_RECENT_US (2 * COOKIE_PERIOD_US)
 #define TS_OPT_BITS 6
 #define TS_WS_NONE 0xf
 #define TS_SACK_BIT 0x10
@@ -79,13 +88,14 @@ uint64_t dp_tcp_siphash(const uint64_t key[2], const uint8_t *data, uint32_t len
 }
 
 static uint32_t cookie_hash(const struct dp_tcp_stack *st, const struct dp_tcp_key *k,
-			    uint32_t peer_isn, uint32_t t)
+			    uint32_t peer_isn, uint32_t t, uint32_t idx)
 {
-	uint8_t buf[sizeof(*k) + 8];
+	uint8_t buf[sizeof(*k) + 12];
 
 	memcpy(buf, k, sizeof(*k));
 	memcpy(buf + sizeof(*k), &peer_isn, 4);
 	memcpy(buf + sizeof(*k) + 4, &t, 4);
+	memcpy(buf + sizeof(*k) + 8, &idx, 4);
 	return (uint32_t)dp_tcp_siphash(st->sip_key, buf, sizeof(buf)) & 0xffffff;
 }
 
@@ -109,23 +119,28 @@ uint32_t dp_tcp_cookie_make(const struct dp_tcp_stack *st, const struct dp_tcp_k
 		if (cookie_mss[i] <= peer_mss)
 			idx = i;
 	*mss_out = cookie_mss[idx];
-	return (t << 27) | (idx << 24) | cookie_hash(st, k, peer_isn, t);
+	return (t << 27) | (idx << 24) | cookie_hash(st, k, peer_isn, t, idx);
 }
 
 /* Validate cookie (the final ACK's ack - 1) for a peer whose ISN was
- * peer_isn (the ACK's seq - 1). Returns 0 and the encoded MSS, or -EINVAL
- * when forged or older than one period. */
+ * peer_isn (the ACK's seq - 1). Returns 0 and the encoded MSS; -ENOENT when
+ * this stack sent no cookie within COOKIE_RECENT_US (the ACK cannot be
+ * completing one; not worth counting as a failure); -EINVAL when forged or
+ * older than one period. */
 int dp_tcp_cookie_check(const struct dp_tcp_stack *st, const struct dp_tcp_key *k,
 			uint32_t peer_isn, uint32_t cookie, uint16_t *mss_out)
 {
 	uint32_t now_t = cookie_period(st);
 	uint32_t t = cookie >> 27;
+	uint32_t idx = (cookie >> 24) & 7;
 
+	if (!st->last_cookie_us || st->now_us - st->last_cookie_us >= COOKIE_RECENT_US)
+		return -ENOENT;
 	if (t != now_t && t != ((now_t - 1) & 0x1f))
 		return -EINVAL;
-	if ((cookie & 0xffffff) != cookie_hash(st, k, peer_isn, t))
+	if ((cookie & 0xffffff) != cookie_hash(st, k, peer_isn, t, idx))
 		return -EINVAL;
-	*mss_out = cookie_mss[(cookie >> 24) & 7];
+	*mss_out = cookie_mss[idx];
 	return 0;
 }
 

@@ -794,21 +794,33 @@ static void test_retransmit_cut_keeps_fin_last(void)
 	csend(&h, 2 + 500, b, DP_TH_ACK, 65535, d, sizeof(d));
 	h_drain(&h);
 	tick(&h, 1100000);
+	/* All 1448 bytes come back, in order and intact, in at least two
+	 * pieces, and the FIN rides only on (or after) the last one. */
 	uint32_t next = b;
-	int n = 0;
+	int ndata = 0;
+	fin_seen = 0;
 	while (pop(&h, &o)) {
 		CU_ASSERT(o.len + o.optlen <= 1460);
+		CU_ASSERT_EQUAL(fin_seen, 0); /* nothing after the FIN */
 		if (o.len) {
 			CU_ASSERT_EQUAL(o.seq, next);
-			CU_ASSERT_EQUAL(o.data[0], payload_byte(o.seq - b, 9));
+			CU_ASSERT_EQUAL(o.o.nsack, 1);
+			for (uint32_t i = 0; i < o.len; i++)
+				if (o.data[i] != payload_byte(o.seq - b + i, 9)) {
+					CU_FAIL("payload byte");
+					break;
+				}
 			next += o.len;
+			ndata++;
 		}
-		if (o.flags & DP_TH_FIN)
+		if (o.flags & DP_TH_FIN) {
 			CU_ASSERT_EQUAL(o.seq + o.len, b + 1448);
-		n++;
+			fin_seen = 1;
+		}
 	}
-	CU_ASSERT(n >= 1);
-	CU_ASSERT(dp_seq_leq(next, b + 1448));
+	CU_ASSERT_EQUAL(next, b + 1448);
+	CU_ASSERT_EQUAL(fin_seen, 1);
+	CU_ASSERT(ndata >= 2);
 	rte_pktmbuf_free(p);
 	h_fini(&h);
 }
@@ -1401,6 +1413,15 @@ static void test_active_close_time_wait(void)
 	csend(&h, 6, h.siss + 2, DP_TH_ACK | DP_TH_FIN, 65535, NULL, 0);
 	CU_ASSERT_FATAL(pop(&h, &o));
 	CU_ASSERT_EQUAL(o.ack, 7);
+	/* RFC 1337: RSTs, even exact ones, do not end TIME_WAIT early. */
+	uint64_t ign = dp_tcp_stats(h.st)->rst_ignored;
+	csend(&h, 7, 0, DP_TH_RST, 0, NULL, 0);
+	csend(&h, 7, h.siss + 2, DP_TH_RST | DP_TH_ACK, 0, NULL, 0);
+	csend(&h, 1000, 0, DP_TH_RST, 0, NULL, 0);
+	CU_ASSERT_EQUAL(dp_tcp_conn_count(h.st), 1);
+	CU_ASSERT_EQUAL(c->state, DP_TCP_TIME_WAIT);
+	CU_ASSERT_EQUAL(pending(&h), 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->rst_ignored, ign + 3);
 	tick(&h, 499000);
 	CU_ASSERT_EQUAL(dp_tcp_conn_count(h.st), 1);
 	tick(&h, 2000);
@@ -1622,10 +1643,162 @@ static void test_syn_cookies(void)
 	CU_ASSERT_FATAL(pop(&h, &sa));
 	tick(&h, 130000000);
 	h_drain(&h);
+	/* A fresh cookie keeps cookie ACKs checked, so the period test is
+	 * what refuses the old one (counted as a failure). */
+	uint64_t sent = dp_tcp_stats(h.st)->syn_cookies_sent;
+	for (int i = 0; i < 4 && dp_tcp_stats(h.st)->syn_cookies_sent == sent; i++) {
+		h.sport = (uint16_t)(3000 + i);
+		feed(&h, mk(&h, 100, 0, DP_TH_SYN, 65535, opt, ol, NULL, 0));
+	}
+	CU_ASSERT_EQUAL_FATAL(dp_tcp_stats(h.st)->syn_cookies_sent, sent + 1);
+	h_drain(&h);
+	h.sport = 2002;
+	uint64_t failed = dp_tcp_stats(h.st)->syn_cookies_failed;
 	feed(&h, mk(&h, 8001, sa.seq + 1, DP_TH_ACK, 100, NULL, 0, NULL, 0));
 	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_validated, 2);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_failed, failed + 1);
 	CU_ASSERT_FATAL(pop(&h, &o));
 	CU_ASSERT_EQUAL(o.flags, DP_TH_RST);
+	h_fini(&h);
+}
+
+/* The key the receive path builds for a segment from the client. */
+static struct dp_tcp_key client_key(const struct h *h)
+{
+	struct dp_tcp_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.rip = RIP;
+	k.lip = LIP;
+	k.rport = rte_cpu_to_be_16(h->sport);
+	k.lport = rte_cpu_to_be_16(PORT);
+	return k;
+}
+
+/* Regression: with syncookies=1 every bare ACK to a listening port was
+ * checked as a cookie, sent or not, so a blind attacker could open conns
+ * by guessing. A cookie ACK is only considered while a cookie went out
+ * within the cookie lifetime (2 periods, 128 s). */
+static void test_syn_cookie_needs_recent_cookie(void)
+{
+	struct h h;
+	struct oseg o;
+	struct dp_tcp_cfg cfg;
+	struct dp_tcp_key k;
+	uint8_t opt[8];
+	uint16_t mss;
+	uint32_t ck;
+
+	dp_tcp_cfg_defaults(&cfg);
+	cfg.syncookies = 1;
+	cfg.syn_backlog = 1;
+	h_init(&h, &cfg);
+	/* No cookie ever sent: a valid-looking cookie ACK is refused. */
+	h.sport = 4000;
+	k = client_key(&h);
+	h.st->now_us = h.now;
+	ck = dp_tcp_cookie_make(h.st, &k, 5000, 1460, &mss);
+	feed(&h, mk(&h, 5001, ck + 1, DP_TH_ACK, 100, NULL, 0, NULL, 0));
+	CU_ASSERT_EQUAL(dp_tcp_conn_count(h.st), 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_validated, 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_failed, 0);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.flags, DP_TH_RST);
+	/* Fill the backlog so one cookie goes out: now the same ACK passes
+	 * (the harness makes cookies the way the stack does). */
+	uint32_t ol = put_opts(opt, F_MSS, 1460, 0, 0, 0);
+	h.sport = 4001;
+	feed(&h, mk(&h, 100, 0, DP_TH_SYN, 65535, opt, ol, NULL, 0));
+	h.sport = 4002;
+	feed(&h, mk(&h, 100, 0, DP_TH_SYN, 65535, opt, ol, NULL, 0));
+	CU_ASSERT_EQUAL_FATAL(dp_tcp_stats(h.st)->syn_cookies_sent, 1);
+	h_drain(&h);
+	h.sport = 4000;
+	feed(&h, mk(&h, 5001, ck + 1, DP_TH_ACK, 100, NULL, 0, NULL, 0));
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_validated, 1);
+	CU_ASSERT_PTR_NOT_NULL(h.app.conn);
+	/* 129 s without a cookie: a cookie valid for this very period is
+	 * refused again. */
+	tick(&h, 129000000);
+	h_drain(&h);
+	h.sport = 4003;
+	k = client_key(&h);
+	ck = dp_tcp_cookie_make(h.st, &k, 6000, 1460, &mss);
+	uint64_t nconns = dp_tcp_conn_count(h.st);
+	feed(&h, mk(&h, 6001, ck + 1, DP_TH_ACK, 100, NULL, 0, NULL, 0));
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_validated, 1);
+	CU_ASSERT_EQUAL(dp_tcp_conn_count(h.st), nconns);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.flags, DP_TH_RST);
+	h_fini(&h);
+}
+
+/* Regression: the MSS index (cookie bits 24-26) was outside the hash, so
+ * any of the 8 indices validated and a forged ACK had 2^-21 odds, not
+ * 2^-24. Changing the index must break the cookie. */
+static void test_syn_cookie_hash_covers_mss(void)
+{
+	struct h h;
+	struct oseg o, sa;
+	struct dp_tcp_cfg cfg;
+	uint8_t opt[8];
+
+	dp_tcp_cfg_defaults(&cfg);
+	cfg.syncookies = 2;
+	h_init(&h, &cfg);
+	h.sport = 4100;
+	uint32_t ol = put_opts(opt, F_MSS, 1460, 0, 0, 0);
+	feed(&h, mk(&h, 9000, 0, DP_TH_SYN, 65535, opt, ol, NULL, 0));
+	CU_ASSERT_FATAL(pop(&h, &sa));
+	CU_ASSERT_EQUAL(sa.flags, DP_TH_SYN | DP_TH_ACK);
+	CU_ASSERT_EQUAL((sa.seq >> 24) & 7, 7); /* 1460 */
+	for (uint32_t j = 1; j < 8; j++) {
+		uint32_t forged = sa.seq ^ (j << 24);
+		feed(&h, mk(&h, 9001, forged + 1, DP_TH_ACK, 100, NULL, 0, NULL, 0));
+		CU_ASSERT_EQUAL(dp_tcp_conn_count(h.st), 0);
+		CU_ASSERT_FATAL(pop(&h, &o));
+		CU_ASSERT_EQUAL(o.flags, DP_TH_RST);
+	}
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_failed, 7);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_validated, 0);
+	feed(&h, mk(&h, 9001, sa.seq + 1, DP_TH_ACK, 100, NULL, 0, NULL, 0));
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->syn_cookies_validated, 1);
+	CU_ASSERT_EQUAL(dp_tcp_conn_count(h.st), 1);
+	h_fini(&h);
+}
+
+/* Regression: the send window was taken from any segment newer by
+ * SND.WL1, even one whose ACK is older than SND.UNA (RFC 9293 3.10.7.4
+ * only lets an acceptable ACK update it). */
+static void test_old_ack_keeps_window(void)
+{
+	struct h h;
+	struct oseg sa, o;
+
+	h_init(&h, NULL);
+	handshake(&h, F_MSS, 1, 1460, 0, &sa);
+	struct dp_tcp_conn *c = h.app.conn;
+	uint32_t b = h.siss + 1;
+	struct rte_mbuf *p = payload(1000, 3);
+	CU_ASSERT_EQUAL(dp_tcp_send(c, p, 0, 1000), 1000);
+	h_drain(&h);
+	csend(&h, 2, b + 1000, DP_TH_ACK, 60000, (const uint8_t *)"0123456789", 10);
+	CU_ASSERT_EQUAL(c->snd_una, b + 1000);
+	CU_ASSERT_EQUAL(c->snd_wnd, 60000);
+	/* Newer data (SEG.SEQ > SND.WL1) carrying an old ACK and window. */
+	csend(&h, 12, b, DP_TH_ACK, 1, (const uint8_t *)"abcdefghij", 10);
+	CU_ASSERT_EQUAL(h.app.nrx, 20); /* the data itself is fine */
+	CU_ASSERT_EQUAL(c->snd_una, b + 1000);
+	CU_ASSERT_EQUAL(c->snd_wnd, 60000);
+	CU_ASSERT_EQUAL(c->snd_wl1, 2);
+	CU_ASSERT_EQUAL(c->snd_wl2, b + 1000);
+	/* SEG.ACK == SND.UNA is acceptable: a window update goes through. */
+	csend(&h, 22, b + 1000, DP_TH_ACK, 30000, NULL, 0);
+	CU_ASSERT_EQUAL(c->snd_wnd, 30000);
+	CU_ASSERT_EQUAL(c->snd_wl1, 22);
+	while (pop(&h, &o))
+		;
+	rte_pktmbuf_free(p);
 	h_fini(&h);
 }
 
@@ -1877,6 +2050,9 @@ int test_dp_tcp_register(void)
 	    !CU_add_test(s, "rst syn_received, syn challenge", test_rst_syn_received_and_syn_challenge) ||
 	    !CU_add_test(s, "synack retries", test_synack_retries) ||
 	    !CU_add_test(s, "syn cookies", test_syn_cookies) ||
+	    !CU_add_test(s, "syn cookie needs a recent cookie", test_syn_cookie_needs_recent_cookie) ||
+	    !CU_add_test(s, "syn cookie hash covers mss", test_syn_cookie_hash_covers_mss) ||
+	    !CU_add_test(s, "old ack keeps window", test_old_ack_keeps_window) ||
 	    !CU_add_test(s, "idle and keepalive", test_idle_and_keepalive) ||
 	    !CU_add_test(s, "rst for closed port", test_rst_closed_port) ||
 	    !CU_add_test(s, "refuse and abort", test_refuse_and_abort) ||
