@@ -37,6 +37,8 @@ struct rsess {
 	struct rtmp_hs *hs;
 	struct cp_session *sess;
 	struct cp_viewer viewer;   /* registry events only: media flows in the dataplane */
+	struct dp_ipc_session_info info; /* latest SESSION_INFO entry (info.id 0: none) */
+	uint64_t info_ms;
 };
 
 struct resync_sess {
@@ -67,6 +69,7 @@ struct cp_dpipc {
 	/* pending stats request */
 	void (*stats_cb)(void *arg, const char *json, size_t len);
 	void *stats_arg;
+	uint64_t info_req_ms;      /* last SESSION_INFO_REQ sent */
 	struct cp_dpipc_stats st;
 };
 
@@ -594,6 +597,20 @@ static void on_stats(struct cp_dpipc *d, const uint8_t *p, size_t len)
 		cb(d->stats_arg, (const char *)p, len);
 }
 
+static void on_session_info(struct cp_dpipc *d, const uint8_t *p, long n)
+{
+	uint64_t now = now_ms(d);
+	for (long i = 0; i < n; i++) {
+		struct dp_ipc_session_info e;
+		memcpy(&e, p + (size_t)i * sizeof(e), sizeof(e));
+		struct rsess *rs = rs_find(d, e.id);
+		if (!rs)
+			continue;
+		rs->info = e;
+		rs->info_ms = now;
+	}
+}
+
 /* Messages about one session. */
 static int on_session_event(struct cp_dpipc *d, const struct dp_ipc_hdr *h, const uint8_t *p,
 			    size_t len)
@@ -682,6 +699,14 @@ static int on_msg(void *ctx, const struct dp_ipc_hdr *h, const uint8_t *p, size_
 	case DP_IPC_STATS:
 		on_stats(d, p, len);
 		break;
+	case DP_IPC_SESSION_INFO: {
+		long n = dp_ipc_session_info_decode(p, len, &rest);
+		if (n < 0)
+			rc = (int)n;
+		else
+			on_session_info(d, rest, n);
+		break;
+	}
 	default:
 		rc = -EBADMSG; /* a cp->dp type coming back */
 		break;
@@ -745,6 +770,9 @@ static void on_tick(uv_timer_t *t)
 	struct cp_dpipc *d = t->data;
 	uint64_t now = now_ms(d);
 	cp_engine_tick(d->eng, now);
+	if (d->st.ready && !d->resyncing && now - d->info_req_ms >= CP_DPIPC_INFO_MS &&
+	    cp_dplink_send(&d->link, DP_IPC_SESSION_INFO_REQ, 0, 0, NULL, 0, NULL, 0) == 0)
+		d->info_req_ms = now;
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		struct rsess *rs = d->buckets[b];
 		while (rs) {
@@ -809,6 +837,57 @@ int cp_dpipc_request_stats(struct cp_dpipc *d,
 		return rc;
 	d->stats_cb = cb;
 	d->stats_arg = arg;
+	return 0;
+}
+
+static const char *rs_state_name(const struct rsess *rs)
+{
+	const struct cp_session *s = rs->sess;
+	if (rs->state == RS_CLOSING || rs->info.state == DP_IPC_SST_CLOSING)
+		return "closing";
+	if (rs->state == RS_HANDSHAKE || !s)
+		return "handshake";
+	if (s->role == CP_ROLE_PUBLISHER)
+		return "publishing";
+	if (s->role == CP_ROLE_VIEWER)
+		return s->stream && s->stream->live ? "playing" : "waiting";
+	return s->connected ? "connected" : "handshake-done";
+}
+
+int cp_dpipc_foreach_session(struct cp_dpipc *d,
+			     int (*fn)(void *arg, const struct cp_dpipc_sess_info *si), void *arg)
+{
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		for (struct rsess *rs = d->buckets[b]; rs; rs = rs->next) {
+			const struct cp_session *s = rs->sess;
+			int have = rs->info.id == rs->id;
+			struct cp_dpipc_sess_info si = {
+				.id = rs->id, .peer = rs->peer,
+				.role = !s ? "none" : s->role == CP_ROLE_PUBLISHER ? "publisher" :
+					s->role == CP_ROLE_VIEWER ? "viewer" : "none",
+				.state = rs_state_name(rs), .stream = s ? s->stream : NULL,
+				.worker = rs->worker, .have_info = have,
+				.bytes_in = have ? rs->info.bytes_in : 0,
+				.bytes_out = have ? rs->info.bytes_out : 0,
+				.skips = have ? rs->info.skips : 0,
+				.rtt_us = have ? rs->info.srtt_us : 0,
+				.cwnd = have ? rs->info.cwnd : 0,
+				.started_ms = rs->t_start, .info_ms = rs->info_ms,
+			};
+			int rc = fn(arg, &si);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int cp_dpipc_kick(struct cp_dpipc *d, uint64_t id, const char *reason)
+{
+	struct rsess *rs = rs_find(d, id);
+	if (!rs || rs->state == RS_CLOSING)
+		return -ENOENT;
+	rs_close(rs, reason);
 	return 0;
 }
 

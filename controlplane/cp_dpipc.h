@@ -69,6 +69,33 @@ void cp_dpipc_stream_state(struct cp_dpipc *d, struct cp_stream *s, int live);
 int cp_dpipc_request_stats(struct cp_dpipc *d, void (*cb)(void *arg, const char *json,
 							 size_t len), void *arg);
 
+/* One session of the dataplane for `lifecastctl sessions`: what this side
+ * knows (SESSION_OPEN / PUBLISH / ATTACH) plus the latest SESSION_INFO
+ * snapshot, pulled every CP_DPIPC_INFO_MS while the link is ready
+ * (have_info 0: no snapshot lists it yet; counters are then 0). */
+#define CP_DPIPC_INFO_MS 1000
+struct cp_dpipc_sess_info {
+	uint64_t id;
+	const char *peer;
+	const char *role;          /* "publisher", "viewer", "none" */
+	const char *state;         /* "handshake", "connected", "publishing", "playing",
+				    * "waiting", "closing"... */
+	const struct cp_stream *stream; /* NULL: none */
+	uint16_t worker;
+	int have_info;
+	uint64_t bytes_in, bytes_out, skips;
+	uint32_t rtt_us, cwnd;
+	uint64_t started_ms, info_ms;  /* loop time of SESSION_OPEN / of the snapshot */
+};
+
+/* Call fn for every session (stop when it returns non-zero, returned). */
+int cp_dpipc_foreach_session(struct cp_dpipc *d,
+			     int (*fn)(void *arg, const struct cp_dpipc_sess_info *si), void *arg);
+
+/* Close session id (SESSION_CLOSE to the dataplane) with reason. Returns 0,
+ * or -ENOENT when unknown or already closing. */
+int cp_dpipc_kick(struct cp_dpipc *d, uint64_t id, const char *reason);
+
 /* Handle dgram[0..len) as a datagram from the dataplane (tests and
  * fuzzers; answers go to the socket if connected, else nowhere). Returns 0
  * or -errno as the link would drop for it. */

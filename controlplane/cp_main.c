@@ -303,7 +303,8 @@ static int start_chat(struct app *a, const struct opts *o)
 static int start_mgmt(struct app *a, const struct opts *o)
 {
 	struct cp_mgmt_env env = { &a->loop, o->conf_path, &a->eng, &a->conf, &a->keys,
-				   a->srv_started ? &a->srv : NULL, a->dp ? "dataplane" : "kernel" };
+				   a->srv_started ? &a->srv : NULL, a->dp ? "dataplane" : "kernel",
+				   a->dp };
 #if CP_HAVE_CHAT
 	a->mgmt = cp_mgmt_launch(&env, o->mgmt_socket, a->archive, a->chat ? cp_chat_http(a->chat) :
 				 NULL, a->chat ? chat_rules_reload : NULL, a->chat);

@@ -36,6 +36,7 @@
 struct cp_mgmt;
 struct cp_archive;
 struct cp_http;
+struct cp_dpipc;
 
 /* What the management interface acts on. Pointers are borrowed. */
 struct cp_mgmt_env {
@@ -46,6 +47,7 @@ struct cp_mgmt_env {
 	struct cp_keytab *keys;      /* the table eng->keys points to */
 	struct cp_server *srv;       /* kernel-socket transport, NULL when none */
 	const char *mode;            /* "kernel" or "dataplane" */
+	struct cp_dpipc *dp;         /* dataplane transport, NULL when none */
 };
 
 /* Counters of the management interface itself (also exported as metrics). */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "controlplane/cp_archive.h"
+#include "controlplane/cp_dpipc.h"
 #include "controlplane/cp_log.h"
 #include "controlplane/cp_mgmt_int.h"
 #include "flv/flv_codec.h"
@@ -332,6 +333,32 @@ static int sess_cb(void *arg, const struct cp_conn_info *ci)
 	return 0;
 }
 
+/* Dataplane sessions: the transport's table and its latest snapshot. */
+static int dp_sess_cb(void *arg, const struct cp_dpipc_sess_info *si)
+{
+	struct sess_walk *w = arg;
+	char sname[CP_APP_NAME_MAX + CP_STREAM_NAME_MAX + 2] = "";
+	if (si->stream)
+		snprintf(sname, sizeof(sname), "%s/%s", si->stream->app, si->stream->name);
+	if (w->filter && strcmp(w->filter, sname) != 0)
+		return 0;
+	uint64_t now = cp_mgmt_now(w->m);
+	json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
+			      "id", J(si->id), "conn", J(si->id), "peer", si->peer,
+			      "role", si->role, "state", si->state, "stream", sname,
+			      "worker", J(si->worker), "bytes_in", J(si->bytes_in),
+			      "bytes_out", J(si->bytes_out), "skips", J(si->skips),
+			      "uptime_s", J(now >= si->started_ms ? (now - si->started_ms) / 1000 : 0));
+	if (!o)
+		return -ENOMEM;
+	json_object_set_new(o, "rtt_us", si->have_info ? json_integer(si->rtt_us) : json_null());
+	json_object_set_new(o, "cwnd", si->have_info ? json_integer(si->cwnd) : json_null());
+	json_object_set_new(o, "info_age_ms", si->have_info && now >= si->info_ms ?
+			    json_integer(J(now - si->info_ms)) : json_null());
+	json_array_append_new(w->out, o);
+	return 0;
+}
+
 int cp_mgmt_cmd_sessions(struct cp_mgmt *m, json_t *req, json_t **res, char *err, size_t n)
 {
 	json_t *f = json_object_get(req, "stream");
@@ -342,6 +369,8 @@ int cp_mgmt_cmd_sessions(struct cp_mgmt *m, json_t *req, json_t **res, char *err
 	struct sess_walk w = { m, f ? json_string_value(f) : NULL, json_array() };
 	if (m->env.srv)
 		cp_server_foreach_conn(m->env.srv, sess_cb, &w);
+	if (m->env.dp)
+		cp_dpipc_foreach_session(m->env.dp, dp_sess_cb, &w);
 	*res = w.out;
 	return 0;
 }
@@ -370,6 +399,23 @@ static int session_arg(json_t *req, uint64_t *id, char *err, size_t n)
 	return 0;
 }
 
+struct dp_kick {
+	uint64_t id;
+	struct cp_dpipc_sess_info si;
+	char peer[64], role[16];
+};
+
+static int dp_kick_find(void *arg, const struct cp_dpipc_sess_info *si)
+{
+	struct dp_kick *k = arg;
+	if (si->id != k->id)
+		return 0;
+	k->si = *si;
+	snprintf(k->peer, sizeof(k->peer), "%s", si->peer);
+	snprintf(k->role, sizeof(k->role), "%s", si->role);
+	return 1;
+}
+
 int cp_mgmt_cmd_kick(struct cp_mgmt *m, json_t *req, json_t **res, char *err, size_t n)
 {
 	uint64_t id;
@@ -379,6 +425,18 @@ int cp_mgmt_cmd_kick(struct cp_mgmt *m, json_t *req, json_t **res, char *err, si
 	struct conn_find f = { .sess_id = id };
 	if (m->env.srv)
 		cp_server_foreach_conn(m->env.srv, find_conn_cb, &f);
+	if ((!f.found || f.found->closing) && m->env.dp) {
+		struct dp_kick k = { .id = id };
+		cp_dpipc_foreach_session(m->env.dp, dp_kick_find, &k);
+		if (k.si.id && cp_dpipc_kick(m->env.dp, id, "kicked by operator") == 0) {
+			cp_info("sess=%llu peer=%s kicked by operator", (unsigned long long)id,
+				k.peer);
+			*res = json_pack("{s:I,s:s,s:s}", "session", J(id), "peer", k.peer,
+					 "role", k.role);
+			m->st.kicks++;
+			return *res ? 0 : -ENOMEM;
+		}
+	}
 	if (!f.found || f.found->closing) {
 		snprintf(err, n, "no session %llu", (unsigned long long)id);
 		return -ENOENT;

@@ -444,6 +444,40 @@ static void on_stats(struct dp_cpipc *x)
 	q_push(x, m);
 }
 
+/* SESSION_INFO: the workers' latest session snapshots, one message. */
+static void on_session_info(struct dp_cpipc *x)
+{
+	struct dp_app *app = x->app;
+	size_t cap = 0, n = 0;
+	struct dp_ipc_session_info *v;
+	struct dp_cpmsg *m;
+
+	for (uint16_t i = 0; i < app->nb_workers; i++)
+		if (app->workers[i]->rtmp)
+			cap += dp_rtmp_sess_snap_cap(app->workers[i]->rtmp);
+	if (cap > (DP_IPC_PROTO_MSG_MAX - 256) / sizeof(*v))
+		cap = (DP_IPC_PROTO_MSG_MAX - 256) / sizeof(*v);
+	v = malloc(cap ? cap * sizeof(*v) : 1);
+	if (!v)
+		return;
+	for (uint16_t i = 0; i < app->nb_workers && n < cap; i++) {
+		int k;
+
+		if (!app->workers[i]->rtmp)
+			continue;
+		k = dp_rtmp_copy_sessions(app->workers[i]->rtmp, v + n, (uint32_t)(cap - n));
+		if (k > 0)
+			n += (size_t)k;
+	}
+	m = dp_cpmsg_new(DP_IPC_SESSION_INFO, 0, 0, (uint32_t)(n * sizeof(*v)));
+	if (m) {
+		if (n)
+			memcpy(m->data, v, n * sizeof(*v));
+		q_push(x, m);
+	}
+	free(v);
+}
+
 /* Stream table bookkeeping the main lcore does before relaying. */
 static int32_t route_slot(struct dp_cpipc *x, const struct dp_ipc_hdr *h, const uint8_t *p,
 			  size_t len)
@@ -506,6 +540,9 @@ static void on_message(struct dp_cpipc *x, const struct dp_ipc_hdr *h, const uin
 		return;
 	case DP_IPC_STATS_REQ:
 		on_stats(x);
+		return;
+	case DP_IPC_SESSION_INFO_REQ:
+		on_session_info(x);
 		return;
 	case DP_IPC_STREAM_STATE:
 		on_stream_state(x, h, p, len);

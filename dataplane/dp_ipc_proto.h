@@ -69,7 +69,9 @@ enum dp_ipc_type {
 	DP_IPC_ARCHIVE_MSG = 16,     /* dp->cp: struct dp_ipc_archive + payload (hdr.stream) */
 	DP_IPC_STATS_REQ = 17,       /* cp->dp: no payload */
 	DP_IPC_STATS = 18,           /* dp->cp: JSON text (not NUL-terminated) */
-	DP_IPC_TYPE_MAX = 18
+	DP_IPC_SESSION_INFO_REQ = 19, /* cp->dp: no payload */
+	DP_IPC_SESSION_INFO = 20,    /* dp->cp: struct dp_ipc_session_info[] (0 or more) */
+	DP_IPC_TYPE_MAX = 20
 };
 
 struct dp_ipc_hdr {
@@ -213,7 +215,38 @@ struct dp_ipc_resync_done {
 	uint32_t streams;
 } __attribute__((packed));
 
+/* SESSION_INFO: one entry per live session of the dataplane, from the
+ * workers' snapshots (at most DP_RTMP_TIMER_US old). The payload is a
+ * whole number of entries. */
+enum dp_ipc_sess_st {
+	DP_IPC_SST_HANDSHAKE = 0,  /* C0/C1/C2 going to the control plane */
+	DP_IPC_SST_HANDOVER = 1,   /* C2 forwarded, waiting for the HANDOVER */
+	DP_IPC_SST_CONNECTED = 2,  /* chunk layer here, neither publishing nor playing */
+	DP_IPC_SST_PUBLISHING = 3,
+	DP_IPC_SST_PLAYING = 4,
+	DP_IPC_SST_CLOSING = 5,    /* SESSION_CLOSE received, output draining */
+	DP_IPC_SST_MAX = 5
+};
+
+struct dp_ipc_session_info {
+	uint64_t id;              /* session id */
+	uint64_t stream;          /* published or attached stream id, or 0 */
+	uint32_t peer_ip;         /* network order */
+	uint16_t peer_port;       /* host order */
+	uint16_t worker;
+	uint8_t role;             /* enum dp_ipc_role */
+	uint8_t state;            /* enum dp_ipc_sess_st */
+	uint16_t reserved;
+	uint32_t srtt_us;         /* smoothed RTT, 0 = no sample yet */
+	uint32_t cwnd;            /* congestion window, bytes */
+	uint32_t retransmits;     /* reserved: 0 */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t skips;           /* slow-viewer skips */
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct dp_ipc_hdr) == 32, "hdr");
+_Static_assert(sizeof(struct dp_ipc_session_info) == 64, "session_info");
 _Static_assert(sizeof(struct dp_ipc_hello) == 8, "hello");
 _Static_assert(sizeof(struct dp_ipc_hello_ack) == 24, "hello_ack");
 _Static_assert(sizeof(struct dp_ipc_session_open) == 16, "open");
@@ -250,6 +283,8 @@ static const struct dp_ipc_type_desc { uint16_t fixed; uint8_t var; } dp_ipc_typ
 	[DP_IPC_ARCHIVE_MSG] = { sizeof(struct dp_ipc_archive), 1 },
 	[DP_IPC_STATS_REQ] = { 0, 0 },
 	[DP_IPC_STATS] = { 0, 1 },
+	[DP_IPC_SESSION_INFO_REQ] = { 0, 0 },
+	[DP_IPC_SESSION_INFO] = { 0, 1 },
 };
 
 static inline int dp_ipc_fixed_len(uint16_t type, int *variable)
@@ -266,6 +301,7 @@ static const char *const dp_ipc_type_names[DP_IPC_TYPE_MAX + 1] = {
 	"SESSION_OPEN", "SESSION_DATA", "SESSION_HANDOVER", "SESSION_MSG",
 	"SESSION_PUBLISH", "SESSION_UNPUBLISH", "SESSION_ATTACH", "SESSION_DETACH",
 	"SESSION_CLOSE", "STREAM_STATE", "ARCHIVE_MSG", "STATS_REQ", "STATS",
+	"SESSION_INFO_REQ", "SESSION_INFO",
 };
 
 /* Name of a type for logs ("?" when unknown). */
@@ -398,6 +434,30 @@ static inline int dp_ipc_decode(uint16_t type, const uint8_t *p, size_t len, voi
 		break;
 	}
 	return 0;
+}
+
+/* Entries of a SESSION_INFO payload p[0..len): validates every entry and
+ * points *out at the first (unaligned: copy each with memcpy). Returns the
+ * number of entries, or -EBADMSG (not a whole number of entries, or an
+ * entry with a bad role or state), -EMSGSIZE. */
+static inline long dp_ipc_session_info_decode(const uint8_t *p, size_t len, const uint8_t **out)
+{
+	const size_t esz = sizeof(struct dp_ipc_session_info);
+	int rc = dp_ipc_check_len(DP_IPC_SESSION_INFO, len);
+
+	if (rc != 0)
+		return rc;
+	if (len % esz != 0)
+		return -EBADMSG;
+	for (size_t off = 0; off < len; off += esz) {
+		struct dp_ipc_session_info e;
+
+		memcpy(&e, p + off, esz);
+		if (e.role > DP_IPC_ROLE_VIEWER || e.state > DP_IPC_SST_MAX || e.id == 0)
+			return -EBADMSG;
+	}
+	*out = p;
+	return (long)(len / esz);
 }
 
 /* ---- fragmentation (sender) ----

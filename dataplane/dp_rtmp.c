@@ -849,6 +849,16 @@ struct dp_rtmp *dp_rtmp_create(struct dp_worker *w, struct dp_rtmp_shared *sh)
 	r->sess = calloc(r->max_sess, sizeof(*r->sess));
 	r->snap = rte_zmalloc_socket("dp_rtmp_snap", sizeof(*r->snap), RTE_CACHE_LINE_SIZE,
 				     w->socket);
+	{
+		uint32_t cap = r->max_sess < DP_RTMP_SESS_SNAP_MAX ? r->max_sess :
+				DP_RTMP_SESS_SNAP_MAX;
+
+		r->ssnap = rte_zmalloc_socket("dp_rtmp_ssnap", sizeof(*r->ssnap) +
+					      (size_t)cap * sizeof(r->ssnap->e[0]),
+					      RTE_CACHE_LINE_SIZE, w->socket);
+		if (r->ssnap)
+			r->ssnap->cap = cap;
+	}
 	r->viewers = calloc(r->max_sess, sizeof(*r->viewers));
 	r->cmd = ring_make("rcmd", w->id, rs, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r->evt = ring_make("revt", w->id, rs, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -860,7 +870,7 @@ struct dp_rtmp *dp_rtmp_create(struct dp_worker *w, struct dp_rtmp_shared *sh)
 		r->ent_pool = rte_pktmbuf_pool_create(name, (unsigned)(2 * c->mbufs + 1), 256, 0,
 						      RTE_PKTMBUF_HEADROOM + 64, w->socket);
 	}
-	if (!r->sess || !r->snap || !r->viewers || !r->cmd || !r->evt || !r->fan || !r->ent_pool) {
+	if (!r->sess || !r->snap || !r->ssnap || !r->viewers || !r->cmd || !r->evt || !r->fan || !r->ent_pool) {
 		dp_rtmp_free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -919,10 +929,86 @@ void dp_rtmp_free(struct dp_rtmp *r)
 	free(r->sess);
 	free(r->viewers);
 	rte_free(r->snap);
+	rte_free(r->ssnap);
 	/* Entries still referenced elsewhere (an archive queue) must be gone:
 	 * the main lcore closes its IPC before the workers are freed. */
 	rte_mempool_free(r->ent_pool);
 	rte_free(r);
+}
+
+static uint8_t sess_state_of(const struct dp_rsess *s)
+{
+	if (s->closing)
+		return DP_IPC_SST_CLOSING;
+	if (s->state == DP_RS_HANDSHAKE)
+		return DP_IPC_SST_HANDSHAKE;
+	if (s->state == DP_RS_WAIT_HANDOVER)
+		return DP_IPC_SST_HANDOVER;
+	if (s->pslot >= 0)
+		return DP_IPC_SST_PUBLISHING;
+	if (s->vslot >= 0)
+		return DP_IPC_SST_PLAYING;
+	return DP_IPC_SST_CONNECTED;
+}
+
+/* Session view (same seqlock model as the stream snapshot). */
+static void sess_snapshot(struct dp_rtmp *r)
+{
+	struct dp_rtmp_sess_snap *sn = r->ssnap;
+	uint32_t seq = atomic_load_explicit(&sn->seq, memory_order_relaxed);
+	uint32_t n = 0;
+
+	atomic_store_explicit(&sn->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (uint32_t i = 0; i < r->max_sess && n < sn->cap; i++) {
+		const struct dp_rsess *s = r->sess[i];
+		struct dp_tcp_conn_info ci;
+
+		if (!s)
+			continue;
+		memset(&ci, 0, sizeof(ci));
+		if (s->conn)
+			dp_tcp_conn_info(s->conn, &ci);
+		sn->e[n++] = (struct dp_ipc_session_info){
+			.id = s->id, .stream = s->pslot >= 0 ? s->pstream :
+			s->vslot >= 0 && r->ls[s->vslot] ? r->ls[s->vslot]->v.stream : 0,
+			.peer_ip = s->peer_ip, .peer_port = s->peer_port,
+			.worker = r->w->id, .role = s->role, .state = sess_state_of(s),
+			.srtt_us = ci.srtt_us, .cwnd = ci.cwnd,
+			.bytes_in = s->bytes_in, .bytes_out = s->bytes_out, .skips = s->skips,
+		};
+	}
+	sn->n = n;
+	atomic_store_explicit(&sn->seq, seq + 2, memory_order_release);
+}
+
+uint32_t dp_rtmp_sess_snap_cap(const struct dp_rtmp *r)
+{
+	return r->ssnap ? r->ssnap->cap : 0;
+}
+
+int dp_rtmp_copy_sessions(const struct dp_rtmp *r, struct dp_ipc_session_info *out,
+			  uint32_t cap)
+{
+	const struct dp_rtmp_sess_snap *sn = r->ssnap;
+
+	for (int t = 0; t < 64; t++) {
+		uint32_t before = atomic_load_explicit(&sn->seq, memory_order_acquire);
+		uint32_t n;
+
+		if (before & 1) {
+			rte_pause();
+			continue;
+		}
+		n = sn->n < cap ? sn->n : cap;
+		if (n > sn->cap)
+			n = sn->cap;
+		memcpy(out, sn->e, (size_t)n * sizeof(*out));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&sn->seq, memory_order_relaxed) == before)
+			return (int)n;
+	}
+	return -EAGAIN;
 }
 
 void dp_rtmp_snapshot(struct dp_rtmp *r)
@@ -947,6 +1033,7 @@ void dp_rtmp_snapshot(struct dp_rtmp *r)
 	}
 	sn->n = n;
 	atomic_store_explicit(&sn->seq, seq + 2, memory_order_release);
+	sess_snapshot(r);
 }
 
 #define SNAP_READ_TRIES 64

@@ -116,6 +116,18 @@ struct dp_rtmp_stream_stats {
 int dp_rtmp_foreach_stream(const struct dp_rtmp *r,
 			   void (*fn)(void *arg, const struct dp_rtmp_stream_stats *s), void *arg);
 
+/* Per session view of this worker (SESSION_INFO): copies up to cap
+ * entries of the worker's latest session snapshot (published with the
+ * stream snapshot, same sequence-lock model) into out. Safe from any lcore
+ * while the worker runs. Returns the number copied or -EAGAIN (writer kept
+ * it busy). At most DP_RTMP_SESS_SNAP_MAX sessions per worker are listed. */
+#define DP_RTMP_SESS_SNAP_MAX 65536u
+struct dp_ipc_session_info;
+int dp_rtmp_copy_sessions(const struct dp_rtmp *r, struct dp_ipc_session_info *out,
+			  uint32_t cap);
+/* Capacity of a worker's session snapshot (entries). */
+uint32_t dp_rtmp_sess_snap_cap(const struct dp_rtmp *r);
+
 /* Worker lcore: publish the per-stream snapshot now (also done by the
  * timers of dp_rtmp_poll). */
 void dp_rtmp_snapshot(struct dp_rtmp *r);

@@ -103,6 +103,14 @@ struct dp_rtmp_snap {
 	struct dp_rtmp_stream_stats s[DP_STREAMS_MAX];
 };
 
+/* Per-session view published by the worker the same way (cap entries,
+ * allocated with the worker). */
+struct dp_rtmp_sess_snap {
+	_Atomic uint32_t seq;
+	uint32_t n, cap;
+	struct dp_ipc_session_info e[];
+};
+
 struct dp_rtmp {
 	struct dp_worker *w;
 	struct dp_rtmp_shared *sh;
@@ -120,6 +128,7 @@ struct dp_rtmp {
 	struct rtmp_amf0_node nodes[128]; /* scratch for metadata parsing */
 	struct dp_msgq evq;          /* events the event ring had no room for */
 	struct dp_rtmp_snap *snap;   /* per-stream counters for other lcores */
+	struct dp_rtmp_sess_snap *ssnap; /* per-session view for other lcores */
 	struct dp_rtmp_stats st;
 };
 

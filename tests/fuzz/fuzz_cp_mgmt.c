@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pub->stream = st;
 		eng.publishers_now++;
 	}
-	struct cp_mgmt_env env = { NULL, NULL, &eng, &conf, &keys, NULL, "kernel" };
+	struct cp_mgmt_env env = { NULL, NULL, &eng, &conf, &keys, NULL, "kernel", NULL };
 	struct cp_mgmt *m = cp_mgmt_create(&env, err, sizeof(err));
 	const char *p = (const char *)data;
 	size_t left = size;

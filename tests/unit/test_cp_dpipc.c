@@ -51,6 +51,8 @@ struct bed {
 	struct cp_engine eng;
 	struct cp_dpipc *d;
 	struct arch_rec ar;
+	int keep_info;             /* 0: the periodic SESSION_INFO_REQ is skipped */
+	unsigned info_reqs;
 };
 
 static uint64_t mono_ms(void)
@@ -189,6 +191,10 @@ static int dp_recv(struct bed *b, struct rx *out, int ms)
 		int rc = dp_ipc_reasm_push(&b->ra, &h, b->buf + DP_IPC_HDR_LEN, &out->h, &pl, &plen);
 		if (rc < 0)
 			return 0;
+		if (rc == 1 && out->h.type == DP_IPC_SESSION_INFO_REQ && !b->keep_info) {
+			b->info_reqs++;
+			continue;
+		}
 		if (rc == 1) {
 			out->p = malloc(plen + 1);
 			memcpy(out->p, pl, plen);
@@ -702,13 +708,119 @@ static void test_link_robustness(void)
 	bed_down(&b);
 }
 
+struct sess_seen {
+	unsigned n;
+	struct cp_dpipc_sess_info pub, view;
+	char peer[48];
+};
+
+static int seen_cb(void *arg, const struct cp_dpipc_sess_info *si)
+{
+	struct sess_seen *w = arg;
+	w->n++;
+	if (si->id == 11) {
+		w->pub = *si;
+		snprintf(w->peer, sizeof(w->peer), "%s", si->peer);
+	}
+	if (si->id == 22)
+		w->view = *si;
+	return 0;
+}
+
+/* SESSION_INFO pulled every second; the table merges it; kick closes. */
+static void test_session_info(void)
+{
+	struct bed b;
+	bed_up(&b, 300, 5000);
+	hello(&b);
+	struct dp_ipc_resync_done done = { 0, 0 };
+	dp_send(&b, DP_IPC_RESYNC_DONE, 0, 0, &done, sizeof(done), NULL, 0);
+	open_session(&b, 11);
+	connect_app(&b, 11, "test");
+	uint64_t sid = publish(&b, 11, "test", "info");
+	open_session(&b, 22);
+	connect_app(&b, 22, "test");
+	CU_ASSERT_EQUAL(play(&b, 22, "info"), sid);
+	struct sess_seen w;
+	memset(&w, 0, sizeof(w));
+	cp_dpipc_foreach_session(b.d, seen_cb, &w);
+	CU_ASSERT_EQUAL(w.n, 2);
+	CU_ASSERT_EQUAL(w.pub.have_info, 0);
+	CU_ASSERT_STRING_EQUAL(w.pub.role, "publisher");
+	CU_ASSERT_STRING_EQUAL(w.view.role, "viewer");
+	/* the periodic request */
+	b.keep_info = 1;
+	struct rx r;
+	int got = 0;
+	for (int i = 0; i < 3 && !got; i++) {
+		got = dp_recv(&b, &r, 1500);
+		if (got && r.h.type != DP_IPC_SESSION_INFO_REQ) {
+			free(r.p);
+			got = 0;
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(got, 1);
+	CU_ASSERT_EQUAL(r.len, 0);
+	free(r.p);
+	b.keep_info = 0;
+	struct dp_ipc_session_info e[3];
+	memset(e, 0, sizeof(e));
+	e[0] = (struct dp_ipc_session_info){ .id = 11, .stream = sid, .role = DP_IPC_ROLE_PUBLISHER,
+		.state = DP_IPC_SST_PUBLISHING, .srtt_us = 300, .cwnd = 29200,
+		.bytes_in = 123456, .bytes_out = 3500 };
+	e[1] = (struct dp_ipc_session_info){ .id = 22, .stream = sid, .role = DP_IPC_ROLE_VIEWER,
+		.state = DP_IPC_SST_PLAYING, .srtt_us = 900, .cwnd = 14600,
+		.bytes_in = 3600, .bytes_out = 99999, .skips = 2 };
+	e[2] = (struct dp_ipc_session_info){ .id = 999, .state = DP_IPC_SST_HANDSHAKE };
+	dp_send(&b, DP_IPC_SESSION_INFO, 0, 0, e, sizeof(e), NULL, 0);
+	wait_ms(&b, 30);
+	memset(&w, 0, sizeof(w));
+	cp_dpipc_foreach_session(b.d, seen_cb, &w);
+	CU_ASSERT_EQUAL(w.n, 2); /* an unknown id is not added */
+	CU_ASSERT_EQUAL(w.pub.have_info, 1);
+	CU_ASSERT_EQUAL(w.pub.bytes_in, 123456);
+	CU_ASSERT_EQUAL(w.pub.rtt_us, 300);
+	CU_ASSERT_STRING_EQUAL(w.pub.state, "publishing");
+	CU_ASSERT_PTR_EQUAL(w.pub.stream, w.view.stream);
+	CU_ASSERT_EQUAL(w.view.bytes_out, 99999);
+	CU_ASSERT_EQUAL(w.view.cwnd, 14600);
+	CU_ASSERT_EQUAL(w.view.skips, 2);
+	/* malformed: not a whole number of entries; skipped, link stays */
+	struct cp_dpipc_stats st0, st1;
+	cp_dpipc_get_stats(b.d, &st0);
+	dp_send(&b, DP_IPC_SESSION_INFO, 0, 0, e, sizeof(e) - 1, NULL, 0);
+	wait_ms(&b, 30);
+	cp_dpipc_get_stats(b.d, &st1);
+	CU_ASSERT_EQUAL(st1.bad_msgs, st0.bad_msgs + 1);
+	CU_ASSERT_EQUAL(st1.connected, 1);
+	memset(&w, 0, sizeof(w));
+	cp_dpipc_foreach_session(b.d, seen_cb, &w);
+	CU_ASSERT_EQUAL(w.view.bytes_out, 99999);
+	/* kick: SESSION_CLOSE for the viewer only */
+	CU_ASSERT_EQUAL(cp_dpipc_kick(b.d, 22, "kicked by operator"), 0);
+	CU_ASSERT_EQUAL(cp_dpipc_kick(b.d, 22, "kicked by operator"), -ENOENT);
+	CU_ASSERT_EQUAL(cp_dpipc_kick(b.d, 12345, "kicked by operator"), -ENOENT);
+	r = expect(&b, DP_IPC_SESSION_DETACH);
+	CU_ASSERT_EQUAL(r.h.session, 22);
+	free(r.p);
+	r = expect(&b, DP_IPC_SESSION_CLOSE);
+	CU_ASSERT_EQUAL(r.h.session, 22);
+	struct dp_ipc_close c;
+	CU_ASSERT_EQUAL(dp_ipc_decode(r.h.type, r.p, r.len, &c, sizeof(c), NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(c.text, "kicked by operator");
+	free(r.p);
+	CU_ASSERT_EQUAL(b.eng.publishers_now, 1);
+	bed_down(&b);
+}
+
 int test_cp_dpipc_register(void)
 {
 	CU_pSuite s = CU_add_suite("cp_dpipc", NULL, NULL);
 	if (!s || !CU_add_test(s, "session flow over the dataplane", test_flow) ||
 	    !CU_add_test(s, "keyed publish, handshake timeout and errors", test_keyed_and_timeouts) ||
 	    !CU_add_test(s, "reconnect and resync", test_reconnect_resync) ||
-	    !CU_add_test(s, "bad datagrams, version, fragments", test_link_robustness))
+	    !CU_add_test(s, "bad datagrams, version, fragments", test_link_robustness) ||
+	    !CU_add_test(s, "session info and kick", test_session_info))
 		return -1;
 	return 0;
 }

@@ -156,7 +156,7 @@ static void fx_init(struct fx *f)
 	CU_ASSERT_FATAL(cp_keytab_load(&f->keys, f->t.conf, err, sizeof(err)) == 0);
 	cp_engine_init(&f->eng, &f->conf, &f->keys, NULL);
 	f->eng.now_ms = 1000;
-	struct cp_mgmt_env env = { NULL, f->t.conf, &f->eng, &f->conf, &f->keys, NULL, "kernel" };
+	struct cp_mgmt_env env = { NULL, f->t.conf, &f->eng, &f->conf, &f->keys, NULL, "kernel", NULL };
 	f->m = cp_mgmt_create(&env, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->m);
 }
@@ -505,7 +505,7 @@ static void test_client_backpressure(void)
 	fx_init(&f);
 	cp_mgmt_stop(f.m); /* the fixture's loop-less instance */
 	CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
-	struct cp_mgmt_env env = { &loop, f.t.conf, &f.eng, &f.conf, &f.keys, NULL, "kernel" };
+	struct cp_mgmt_env env = { &loop, f.t.conf, &f.eng, &f.conf, &f.keys, NULL, "kernel", NULL };
 	f.m = cp_mgmt_create(&env, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f.m);
 	snprintf(sock, sizeof(sock), "%s/mgmt.sock", f.t.dir);

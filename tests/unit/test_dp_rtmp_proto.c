@@ -4,6 +4,7 @@
  * entries byte-identical to the rtmp library's canonical writer, payload
  * iovecs, view bounds, GOP start, gaps and reference counts. */
 #include <CUnit/CUnit.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +68,7 @@ static void test_types_roundtrip(void)
 		DP_IPC_SESSION_HANDOVER, DP_IPC_SESSION_MSG, DP_IPC_SESSION_PUBLISH,
 		DP_IPC_SESSION_UNPUBLISH, DP_IPC_SESSION_ATTACH, DP_IPC_SESSION_DETACH,
 		DP_IPC_SESSION_CLOSE, DP_IPC_STREAM_STATE, DP_IPC_ARCHIVE_MSG, DP_IPC_STATS_REQ,
-		DP_IPC_STATS,
+		DP_IPC_STATS, DP_IPC_SESSION_INFO_REQ, DP_IPC_SESSION_INFO,
 	};
 	uint8_t in[512], out[512], b[1024];
 
@@ -115,6 +116,56 @@ static void test_types_roundtrip(void)
 		CU_ASSERT_STRING_NOT_EQUAL(dp_ipc_type_name(types[i]), "?");
 		dp_ipc_reasm_fini(&r);
 	}
+}
+
+/* SESSION_INFO: whole entries only, roles and states in range. */
+static void test_session_info(void)
+{
+	struct dp_ipc_session_info e[3], o;
+	uint8_t b[sizeof(e) + 1];
+	const uint8_t *p = NULL;
+
+	memset(e, 0, sizeof(e));
+	for (int i = 0; i < 3; i++) {
+		e[i].id = 0x0100000000000001ull + (uint64_t)i;
+		e[i].stream = 77;
+		e[i].peer_ip = 0x010012c6u;
+		e[i].peer_port = (uint16_t)(40000 + i);
+		e[i].worker = 1;
+		e[i].role = i == 0 ? DP_IPC_ROLE_PUBLISHER : DP_IPC_ROLE_VIEWER;
+		e[i].state = i == 0 ? DP_IPC_SST_PUBLISHING : DP_IPC_SST_PLAYING;
+		e[i].srtt_us = 250;
+		e[i].cwnd = 14600;
+		e[i].bytes_in = 1000u * (uint64_t)(i + 1);
+		e[i].bytes_out = 5000u * (uint64_t)(i + 1);
+		e[i].skips = (uint64_t)i;
+	}
+	memcpy(b, e, sizeof(e));
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, sizeof(e), &p), 3);
+	CU_ASSERT_PTR_EQUAL(p, b);
+	memcpy(&o, p + 2 * sizeof(o), sizeof(o));
+	CU_ASSERT_EQUAL(memcmp(&o, &e[2], sizeof(o)), 0);
+	/* an empty list is valid */
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, 0, &p), 0);
+	CU_ASSERT_EQUAL(dp_ipc_check_len(DP_IPC_SESSION_INFO_REQ, 0), 0);
+	CU_ASSERT_EQUAL(dp_ipc_check_len(DP_IPC_SESSION_INFO_REQ, 1), -EBADMSG);
+	/* partial entries */
+	for (size_t k = 1; k < sizeof(e); k++)
+		if (k % sizeof(o))
+			CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, k, &p), -EBADMSG);
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, sizeof(e) + 1, &p), -EBADMSG);
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, DP_IPC_PROTO_MSG_MAX + 64, &p), -EMSGSIZE);
+	/* bad role, state, id */
+	b[sizeof(o) + offsetof(struct dp_ipc_session_info, role)] = 3;
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, sizeof(e), &p), -EBADMSG);
+	memcpy(b, e, sizeof(e));
+	b[offsetof(struct dp_ipc_session_info, state)] = DP_IPC_SST_MAX + 1;
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, sizeof(e), &p), -EBADMSG);
+	memcpy(b, e, sizeof(e));
+	memset(b + 2 * sizeof(o), 0, 8);
+	CU_ASSERT_EQUAL(dp_ipc_session_info_decode(b, sizeof(e), &p), -EBADMSG);
+	CU_ASSERT_STRING_EQUAL(dp_ipc_type_name(DP_IPC_SESSION_INFO), "SESSION_INFO");
+	CU_ASSERT_STRING_EQUAL(dp_ipc_type_name(DP_IPC_SESSION_INFO_REQ), "SESSION_INFO_REQ");
 }
 
 static void test_strings_and_states(void)
@@ -408,6 +459,7 @@ int test_dp_rtmp_proto_register(void)
 	if (!CU_add_test(s, "ipc header parse", test_hdr_parse) ||
 	    !CU_add_test(s, "ipc every type round trip", test_types_roundtrip) ||
 	    !CU_add_test(s, "ipc strings and states", test_strings_and_states) ||
+	    !CU_add_test(s, "ipc session info entries", test_session_info) ||
 	    !CU_add_test(s, "ipc fragmentation and reassembly", test_fragments) ||
 	    !CU_add_test(s, "entry canonical bytes and iov", test_entry_canonical) ||
 	    !CU_add_test(s, "entry classify", test_classify) ||
