@@ -205,18 +205,38 @@ static json_t *ports(const struct cp_mgmt *m)
 	return a;
 }
 
+/* The data port's link as the dataplane reports it: "up 10000 Mbit/s full",
+ * "down", or why it is not known. */
+static void link_state(const struct cp_mgmt *m, int dp, char *out, size_t n)
+{
+	json_t *l = dp && m->dp.cur ? json_object_get(m->dp.cur, "link") : NULL;
+	if (!dp) {
+		snprintf(out, n, "n/a (kernel sockets)");
+	} else if (!json_is_object(l)) {
+		snprintf(out, n, "unknown (not in the dataplane's stats)");
+	} else if (!json_is_true(json_object_get(l, "up"))) {
+		snprintf(out, n, "down");
+	} else {
+		snprintf(out, n, "up %lld Mbit/s %s",
+			 (long long)json_integer_value(json_object_get(l, "speed_mbps")),
+			 json_is_true(json_object_get(l, "full_duplex")) ? "full" : "half");
+	}
+}
+
 int cp_mgmt_cmd_status(struct cp_mgmt *m, json_t *req, json_t **res, char *err, size_t n)
 {
 	uint64_t now = cp_mgmt_now(m);
 	int dp = m->dp.connected;
 	json_int_t workers = 1;
+	char link[64];
+	link_state(m, dp, link, sizeof(link));
 	if (dp && m->dp.cur)
 		workers = json_integer_value(json_object_get(m->dp.cur, "workers"));
 	*res = json_pack("{s:s,s:I,s:I,s:s,s:I,s:s,s:o,s:b,s:{s:s,s:b,s:s},s:o}",
 			 "version", CP_MGMT_VERSION, "pid", J(getpid()),
 			 "uptime_s", J((now - m->started_ms) / 1000),
 			 "mode", m->env.mode, "workers", workers,
-			 "link", dp ? "unknown (not in the dataplane's stats)" : "n/a (kernel sockets)",
+			 "link", link,
 			 "ports", ports(m),
 			 "draining", m->env.eng->draining,
 			 "dataplane", "stats_socket", m->dp.path, "connected", dp,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
@@ -137,6 +138,23 @@ static void json_stream(void *arg, const struct dp_rtmp_stream_stats *s)
 		(unsigned long long)s->skip_bytes, (unsigned long long)s->gaps);
 }
 
+/* Link state of the data port, for the operator's `status`. Ethdev names are
+ * PCI addresses or vdev names, so they need no JSON escaping. */
+static void json_link(struct jbuf *j, uint16_t port)
+{
+	struct rte_eth_link link;
+	char name[RTE_ETH_NAME_MAX_LEN] = "";
+
+	if (!rte_eth_dev_is_valid_port(port) || rte_eth_link_get_nowait(port, &link) != 0 ||
+	    rte_eth_dev_get_name_by_port(port, name) != 0) {
+		jprintf(j, ",\"link\":null");
+		return;
+	}
+	jprintf(j, ",\"link\":{\"port\":\"%s\",\"up\":%s,\"speed_mbps\":%u,\"full_duplex\":%s}",
+		name, link.link_status ? "true" : "false", link.link_speed,
+		link.link_duplex ? "true" : "false");
+}
+
 int dp_stats_json(const struct dp_app *app, char *buf, size_t len)
 {
 	struct jbuf j = { buf, len, 0, 0 };
@@ -146,7 +164,9 @@ int dp_stats_json(const struct dp_app *app, char *buf, size_t len)
 	if (len == 0)
 		return -ENOSPC;
 	view_total(app, &v);
-	jprintf(&j, "{\"workers\":%u,\"total\":{", app->nb_workers);
+	jprintf(&j, "{\"workers\":%u", app->nb_workers);
+	json_link(&j, app->port);
+	jprintf(&j, ",\"total\":{");
 	json_view(&j, &v);
 	jprintf(&j, "},\"per_worker\":[");
 	for (uint16_t i = 0; i < app->nb_workers; i++) {

@@ -22,6 +22,17 @@ vp=()
 for i in 1 2 3; do fo_record_ffmpeg "v$i" "$URL" 14; vp+=("$FO_LAST_PID"); done
 sleep 3.5 # two SESSION_INFO pulls (every 1 s) after the viewers joined
 
+# status in dataplane mode: the data port's link as the dataplane's PMD reports
+# it. net_tap asks the kernel about its interface by name in the dataplane's
+# namespace; the test-bed moved that interface to the client namespace, so
+# the PMD says "down" while traffic flows. Either answer proves the field
+# comes from the dataplane rather than "unknown".
+ctl --json status >"$FO_TMP/status.json" || fo_fail "lifecastctl status failed"
+link=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["mode"], "|", d["link"])' "$FO_TMP/status.json")
+case "$link" in
+  "dataplane | up "*" Mbit/s "*|"dataplane | down") echo "RESULT fanout_ctl_status $link" ;;
+  *) fo_fail "status in dataplane mode: want mode dataplane and the PMD's link state, got '$link'" ;;
+esac
 ctl --json sessions >"$FO_TMP/sessions.json" || fo_fail "lifecastctl sessions failed: $(cat "$FO_TMP/sessions.json")"
 ctl --json sessions --stream test/ctl >"$FO_TMP/sessions_f.json" || fo_fail "sessions --stream failed"
 ctl sessions >"$FO_TMP/sessions.txt" || fo_fail "lifecastctl sessions (table) failed"

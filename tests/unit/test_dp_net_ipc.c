@@ -60,7 +60,7 @@ static void test_stats_json(void)
 	int n = dp_stats_json(f.app, buf, sizeof(buf));
 	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT_EQUAL((size_t)n, strlen(buf));
-	CU_ASSERT_EQUAL(strncmp(buf, "{\"workers\":1,\"total\":{\"rx_pkts\":5,", 34), 0);
+	CU_ASSERT_EQUAL(strncmp(buf, "{\"workers\":1,\"link\":null,\"total\":{\"rx_pkts\":5,", 46), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"drop_ip_csum\":2,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"sleeps\":11,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"svc_bytes_echoed\":77,"));
