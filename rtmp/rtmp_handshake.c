@@ -195,6 +195,8 @@ static size_t hs_collect(struct rtmp_hs *hs, const uint8_t *in, size_t len, uint
 
 	if (n > len)
 		n = len;
+	if (n == 0)
+		return 0; /* in may be NULL with len 0: memcpy must not see it */
 	memcpy(hs->in + hs->have, in, n);
 	hs->have += (uint32_t)n;
 	return n;

@@ -325,6 +325,31 @@ static void test_client_strict(void)
 			-RTMP_E_HS_VERSION);
 }
 
+/* An empty feed (NULL, 0), as a transport may pass between reads, consumes
+ * nothing, sends nothing and leaves the state as it was; under UBSan this
+ * also proves no library call sees the NULL pointer. */
+static void test_empty_feed(void)
+{
+	uint64_t seed = 7;
+	struct rtmp_hs_config sc = { rtmp_test_rand_fill, &seed, 0, 0, 0, 0, { 0 } };
+	struct rtmp_hs srv;
+	uint8_t out[RTMP_HS_OUT_MAX];
+	size_t out_len = 99;
+
+	CU_ASSERT_EQUAL_FATAL(rtmp_hs_server_init(&srv, &sc), 0);
+	CU_ASSERT_EQUAL(rtmp_hs_feed(&srv, NULL, 0, out, sizeof(out), &out_len), 0);
+	CU_ASSERT_EQUAL(out_len, 0);
+	CU_ASSERT_FALSE(rtmp_hs_done(&srv));
+	/* Half of C0C1, then an empty feed, then the rest: S0S1S2 only once. */
+	uint8_t c0c1[1537] = { 3 };
+	CU_ASSERT_EQUAL(rtmp_hs_feed(&srv, c0c1, 700, out, sizeof(out), &out_len), 700);
+	CU_ASSERT_EQUAL(out_len, 0);
+	CU_ASSERT_EQUAL(rtmp_hs_feed(&srv, NULL, 0, out, sizeof(out), &out_len), 0);
+	CU_ASSERT_EQUAL(out_len, 0);
+	CU_ASSERT_EQUAL(rtmp_hs_feed(&srv, c0c1 + 700, 837, out, sizeof(out), &out_len), 837);
+	CU_ASSERT_EQUAL(out_len, 1 + 1536 + 1536);
+}
+
 int test_rtmp_handshake_register(void)
 {
 	CU_pSuite s = CU_add_suite("rtmp_handshake", NULL, NULL);
@@ -332,6 +357,7 @@ int test_rtmp_handshake_register(void)
 	if (!s)
 		return -1;
 	if (!CU_add_test(s, "plain", test_plain) ||
+	    !CU_add_test(s, "empty feed", test_empty_feed) ||
 	    !CU_add_test(s, "digest both schemes", test_digest_schemes) ||
 	    !CU_add_test(s, "recorded ffmpeg/librtmp C0C1", test_recorded_clients) ||
 	    !CU_add_test(s, "corrupted digest", test_corrupted_digest) ||
