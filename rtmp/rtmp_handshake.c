@@ -244,7 +244,8 @@ static int hs_server_feed(struct rtmp_hs *hs, const uint8_t *in, size_t len, uin
 		if (rc < 0)
 			return rc;
 	}
-	pos += hs_collect(hs, in + pos, len - pos, RTMP_HS_SIZE);
+	if (pos < len) /* in may be NULL when len is 0: no pointer arithmetic on it */
+		pos += hs_collect(hs, in + pos, len - pos, RTMP_HS_SIZE);
 	if (hs->have < RTMP_HS_SIZE)
 		return (int)pos;
 	hs->peer_echo_ok = hs_echo_ok(hs, hs->in, hs->peer_digest, rtmp_hs_fp_key,

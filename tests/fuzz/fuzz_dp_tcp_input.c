@@ -46,9 +46,16 @@ static void out(void *arg, struct rte_mbuf *m)
 {
 	struct fz *f = arg;
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint8_t flat[65536];
 
-	/* Everything the stack emits must be a well-formed packet. */
-	if (rte_ipv4_cksum(ip) != 0 || rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, 20) != 0 ||
+	/* Everything the stack emits must be a well-formed packet. The TCP
+	 * checksum is checked over a flat copy: DPDK 22.11's chained-mbuf
+	 * verifier is wrong for odd-length segments (the stack computes its own
+	 * checksum for the same reason). */
+	const struct rte_ipv4_hdr *fip =
+		m->pkt_len <= sizeof(flat) ? rte_pktmbuf_read(m, 0, m->pkt_len, flat) : NULL;
+	if (!fip || rte_ipv4_cksum(ip) != 0 ||
+	    rte_ipv4_udptcp_cksum_verify(fip, (const uint8_t *)fip + 20) != 0 ||
 	    rte_be_to_cpu_16(ip->total_length) != m->pkt_len)
 		abort();
 	f->nout++;
