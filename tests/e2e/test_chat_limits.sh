@@ -27,17 +27,8 @@ enabled = no
 [keys]
 demo = s3cret
 CONF
-if [ -x "$B/lifecast-cp" ] && "$B/lifecast-cp" --help 2>&1 | grep -q -- --chat-listen; then
-  "$B/lifecast-cp" -c "$T/lc.conf" --kernel-listen 127.0.0.1:$RTMP --chat-listen 127.0.0.1:$IRC \
-    > "$T/srv.log" 2>&1 &
-  echo "server: lifecast-cp"
-else
-  "$B/tools/chat_server" "$T/lc.conf" 127.0.0.1:$IRC > "$T/srv.log" 2>&1 &
-  echo "server: tools/chat_server"
-fi
-SRV_PID=$!
-for i in $(seq 50); do grep -q "chat: listening" "$T/srv.log" && break; sleep 0.1; done
-grep -q "chat: listening" "$T/srv.log" || { cat "$T/srv.log"; exit 1; }
+. "$LC_ROOT/tests/e2e/chat_lib.bash"
+chat_start_server
 
 PYTHONPATH="$LC_ROOT/tests/tools:${PYTHONPATH:-}" $PY - $IRC <<'PYEOF'
 import socket, sys, time
