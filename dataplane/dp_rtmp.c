@@ -54,6 +54,19 @@ const struct dp_rtmp_stats *dp_rtmp_stats(const struct dp_rtmp *r)
 	return &r->st;
 }
 
+uint64_t dp_rtmp_session_bytes(const struct dp_rtmp *r)
+{
+	/* Sessions take the default chunk limits: a csid table of max_streams
+	 * entries from the reassembly allocator at hand-over. Reassembly
+	 * buffers are excluded: a complete message becomes a stream log entry,
+	 * shared by every viewer. */
+	static const struct rtmp_chunk_limits lim = RTMP_CHUNK_LIMITS_DEFAULT;
+	uint64_t open = r->st.sessions_opened - r->st.sessions_closed;
+
+	return open * (sizeof(struct dp_rsess) +
+		       (uint64_t)lim.max_streams * sizeof(struct rtmp_chunk_stream));
+}
+
 struct dp_rtmp *dp_rtmp_of(const struct dp_rtmp *r, uint16_t worker)
 {
 	const struct dp_app *app = r->w->app;

@@ -100,6 +100,10 @@ struct rte_ring *dp_rtmp_evt_ring(const struct dp_rtmp *r);
  * malformed or out of place (the session is reset and the reason logged). */
 const struct dp_rtmp_stats *dp_rtmp_stats(const struct dp_rtmp *r);
 
+/* Heap bytes held by the worker's open RTMP sessions (session state,
+ * chunk-reader state and message reassembly buffers). */
+uint64_t dp_rtmp_session_bytes(const struct dp_rtmp *r);
+
 /* Per stream fan-out counters of this worker, for the stats JSON. The
  * worker publishes them every DP_RTMP_TIMER_US into a snapshot guarded by a
  * sequence counter; this copies a consistent snapshot (never touching the

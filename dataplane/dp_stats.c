@@ -20,7 +20,11 @@ struct stat_view {
 	struct dp_net_stats net;
 	struct dp_tcp_stats tcp;
 	struct dp_rtmp_stats rtmp;
-	uint64_t loops, busy_loops, sleeps, sleep_us_total;
+	uint64_t loops, busy_loops, sleeps, sleep_us_total, loop_cycles, busy_cycles;
+	/* Memory held for sessions: TCP connection objects plus RTMP session
+	 * state, and packet buffers in use (RX/payload and header/indirect
+	 * mbufs, whole objects); per viewer = the growth over viewers. */
+	uint64_t mem_session_bytes, mem_buffer_bytes;
 	uint64_t pool_in_use, pool_avail, hdr_pool_in_use, hdr_pool_avail, ring_count;
 	uint64_t tcp_conns;
 	uint64_t svc_conns, svc_refused, svc_bytes_echoed, svc_bytes_discarded,
@@ -28,10 +32,17 @@ struct stat_view {
 };
 
 #define EXTRA_FIELDS(X) \
-	X(loops) X(busy_loops) X(sleeps) X(sleep_us_total) \
+	X(loops) X(busy_loops) X(sleeps) X(sleep_us_total) X(loop_cycles) X(busy_cycles) \
+	X(mem_session_bytes) X(mem_buffer_bytes) \
 	X(pool_in_use) X(pool_avail) X(hdr_pool_in_use) X(hdr_pool_avail) X(ring_count) \
 	X(tcp_conns) X(svc_conns) X(svc_refused) X(svc_bytes_echoed) X(svc_bytes_discarded) \
 	X(svc_bytes_sourced)
+
+/* Whole footprint of one mempool object: header, element, trailer. */
+static uint64_t pool_obj_bytes(const struct rte_mempool *mp)
+{
+	return (uint64_t)mp->header_size + mp->elt_size + mp->trailer_size;
+}
 
 static void view_worker(const struct dp_worker *w, int quitting, struct stat_view *v)
 {
@@ -41,18 +52,25 @@ static void view_worker(const struct dp_worker *w, int quitting, struct stat_vie
 	if (!quitting && w->tcp) {
 		v->tcp = *dp_tcp_stats(w->tcp);
 		v->tcp_conns = dp_tcp_conn_count(w->tcp);
+		v->mem_session_bytes = v->tcp_conns * dp_tcp_conn_obj_bytes(w->tcp);
 	}
-	if (w->rtmp)
+	if (w->rtmp) {
 		v->rtmp = *dp_rtmp_stats(w->rtmp);
+		v->mem_session_bytes += dp_rtmp_session_bytes(w->rtmp);
+	}
 	v->loops = w->loop.loops;
 	v->busy_loops = w->loop.busy_loops;
 	v->sleeps = w->loop.sleeps;
 	v->sleep_us_total = w->loop.sleep_us_total;
+	v->loop_cycles = w->loop.loop_cycles;
+	v->busy_cycles = w->loop.busy_cycles;
 	v->pool_in_use = rte_mempool_in_use_count(w->pool);
 	v->pool_avail = rte_mempool_avail_count(w->pool);
 	v->hdr_pool_in_use = rte_mempool_in_use_count(w->hdr_pool);
 	v->hdr_pool_avail = rte_mempool_avail_count(w->hdr_pool);
 	v->ring_count = rte_ring_count(w->ring);
+	v->mem_buffer_bytes = v->pool_in_use * pool_obj_bytes(w->pool) +
+			      v->hdr_pool_in_use * pool_obj_bytes(w->hdr_pool);
 	v->svc_conns = w->svc.conns;
 	v->svc_refused = w->svc.refused;
 	v->svc_bytes_echoed = w->svc.bytes_echoed;
@@ -164,7 +182,8 @@ int dp_stats_json(const struct dp_app *app, char *buf, size_t len)
 	if (len == 0)
 		return -ENOSPC;
 	view_total(app, &v);
-	jprintf(&j, "{\"workers\":%u", app->nb_workers);
+	jprintf(&j, "{\"workers\":%u,\"tsc_hz\":%llu", app->nb_workers,
+		(unsigned long long)rte_get_tsc_hz());
 	json_link(&j, app->port);
 	jprintf(&j, ",\"total\":{");
 	json_view(&j, &v);

@@ -687,6 +687,13 @@ const struct dp_tcp_stats *dp_tcp_stats(const struct dp_tcp_stack *st)
 	return &st->stats;
 }
 
+uint64_t dp_tcp_conn_obj_bytes(const struct dp_tcp_stack *st)
+{
+	const struct rte_mempool *mp = st->conn_pool;
+
+	return (uint64_t)mp->header_size + mp->elt_size + mp->trailer_size;
+}
+
 uint32_t dp_tcp_conn_count(const struct dp_tcp_stack *st)
 {
 	return st->nconns;

@@ -264,6 +264,10 @@ const struct dp_tcp_stats *dp_tcp_stats(const struct dp_tcp_stack *st);
 /* Connections currently in the table (all states). */
 uint32_t dp_tcp_conn_count(const struct dp_tcp_stack *st);
 
+/* Bytes one connection occupies in the connection pool (state plus its
+ * send-reference array, with the pool's per-object overhead). */
+uint64_t dp_tcp_conn_obj_bytes(const struct dp_tcp_stack *st);
+
 struct dp_tcp_conn_info {
 	uint32_t peer_ip;      /* network order */
 	uint16_t peer_port;    /* host order */

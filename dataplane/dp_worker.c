@@ -316,12 +316,14 @@ static unsigned worker_poll(struct dp_worker *w, uint64_t now)
 
 /* Adaptive: after IDLE_SPINS empty polls sleep, doubling up to the
  * configured maximum; any packet resets the back-off. */
-static void worker_idle(struct dp_worker *w, unsigned work)
+static void worker_idle(struct dp_worker *w, unsigned work, uint64_t cycles)
 {
 	struct dp_worker_loop *l = &w->loop;
 
+	l->loop_cycles += cycles;
 	if (work) {
 		l->busy_loops++;
+		l->busy_cycles += cycles;
 		l->empty_run = 0;
 		l->sleep_us = 0;
 		return;
@@ -379,8 +381,12 @@ int dp_worker_main(void *arg)
 
 	cp_info("worker %u on lcore %u (socket %d) rx queue %d", w->id, w->lcore, w->socket,
 		w->rxq == DP_PORT_NONE ? -1 : (int)w->rxq);
-	while (!atomic_load_explicit(&w->app->quit, memory_order_relaxed))
-		worker_idle(w, dp_worker_iterate(w));
+	while (!atomic_load_explicit(&w->app->quit, memory_order_relaxed)) {
+		uint64_t t0 = rte_rdtsc();
+		unsigned work = dp_worker_iterate(w);
+
+		worker_idle(w, work, rte_rdtsc() - t0);
+	}
 	dp_worker_stop(w);
 	cp_info("worker %u stopped after %llu loops", w->id, (unsigned long long)w->loop.loops);
 	return 0;

@@ -66,6 +66,10 @@ struct dp_txbuf {
 /* Loop accounting, for the stats and the idle policy. */
 struct dp_worker_loop {
 	uint64_t loops, busy_loops, sleeps, sleep_us_total;
+	/* TSC cycles spent in iterations, all of them and those that did work
+	 * (sleeps excluded): busy_cycles / tsc_hz is the core time the worker
+	 * needed, whatever its idle policy burns on top. */
+	uint64_t loop_cycles, busy_cycles;
 	uint32_t empty_run;   /* consecutive empty polls */
 	uint32_t sleep_us;    /* current back-off */
 	uint64_t last_arp_us; /* last ARP timer run */

@@ -9,6 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "dataplane/dp_ipc.h"
@@ -38,6 +40,8 @@ static void ipc_fix_init(struct ipc_fix *f)
 	f->w->net.st.rx_pkts = 5;
 	f->w->net.st.drop_ip_csum = 2;
 	f->w->loop.sleeps = 11;
+	f->w->loop.loop_cycles = 5000;
+	f->w->loop.busy_cycles = 1200;
 	f->w->svc.bytes_echoed = 77;
 	f->app->nb_workers = 1;
 	f->app->workers[0] = f->w;
@@ -60,7 +64,26 @@ static void test_stats_json(void)
 	int n = dp_stats_json(f.app, buf, sizeof(buf));
 	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT_EQUAL((size_t)n, strlen(buf));
-	CU_ASSERT_EQUAL(strncmp(buf, "{\"workers\":1,\"link\":null,\"total\":{\"rx_pkts\":5,", 46), 0);
+	char head[128];
+	snprintf(head, sizeof(head), "{\"workers\":1,\"tsc_hz\":%llu,\"link\":null,\"total\":{\"rx_pkts\":5,",
+		 (unsigned long long)rte_get_tsc_hz());
+	CU_ASSERT_EQUAL(strncmp(buf, head, strlen(head)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"loop_cycles\":5000,\"busy_cycles\":1200,"));
+	/* buffers in use are counted as whole pool objects */
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(f.w->pool);
+		const struct rte_mempool *mp = f.w->pool;
+		char want[64];
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		CU_ASSERT_FATAL(dp_stats_json(f.app, buf, sizeof(buf)) > 0);
+		snprintf(want, sizeof(want), "\"mem_buffer_bytes\":%llu,",
+			 (unsigned long long)(2 * rte_mempool_in_use_count(mp) *
+					      (mp->header_size + mp->elt_size + mp->trailer_size)));
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, want));
+		rte_pktmbuf_free(m);
+		n = dp_stats_json(f.app, buf, sizeof(buf));
+	}
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"drop_ip_csum\":2,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"sleeps\":11,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"svc_bytes_echoed\":77,"));

@@ -37,6 +37,7 @@
 #include "dataplane/dp_port.h"
 #include "dataplane/dp_rtmp.h"
 #include "dataplane/dp_stats.h"
+#include "dataplane/dp_tcp.h"
 #include "dataplane/dp_worker.h"
 #include "rtmp/rtmp_be.h"
 #include "rtmp/rtmp_chunk.h"
@@ -975,6 +976,20 @@ static void test_one_worker(void)
 	static char json[1 << 20];
 	CU_ASSERT(dp_stats_json(f.app, json, sizeof(json)) > 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"streams\":[{\"stream\":7,\"viewers\":2,"));
+	/* session memory: the publisher and two viewers, each a TCP
+	 * connection object plus RTMP session state */
+	{
+		const char *p = strstr(json, "\"mem_session_bytes\":");
+		const struct dp_tcp_stack *tcp = f.app->workers[0]->tcp;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		unsigned long long mem = strtoull(p + 20, NULL, 10);
+		CU_ASSERT_EQUAL(dp_tcp_conn_count(tcp), 3);
+		CU_ASSERT(mem > 3 * dp_tcp_conn_obj_bytes(tcp));
+		CU_ASSERT_EQUAL(mem - 3 * dp_tcp_conn_obj_bytes(tcp),
+				dp_rtmp_session_bytes(f.app->workers[0]->rtmp));
+		CU_ASSERT(dp_rtmp_session_bytes(f.app->workers[0]->rtmp) % 3 == 0);
+	}
 
 	/* ---- a lost entry (pool empty) becomes a skip to the next keyframe */
 	struct rte_mbuf *hog[4096];
