@@ -44,6 +44,7 @@ static int setup_net(struct sw_swarm *sw)
 		.ports_per_ip = sw->o.ports_per_ip,
 		.port_base = sw->o.port_base,
 		.nb_mbufs = sw->o.nb_mbufs,
+		.nb_queues = (uint16_t)sw->o.nb_queues,
 		.check_csum = sw->o.check_csum,
 		.bridge_port = sw->o.bridge_port,
 	};

@@ -19,17 +19,21 @@
 #define TX_RETRIES 64
 #define L2 ((uint32_t)sizeof(struct rte_ether_hdr))
 
-static int port_start(uint16_t pid, struct rte_mempool *pool)
+static int port_start(uint16_t pid, uint16_t nq, struct rte_mempool *pool)
 {
 	struct rte_eth_conf conf;
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
-	if ((rc = rte_eth_dev_configure(pid, 1, 1, &conf)) != 0 ||
-	    (rc = rte_eth_rx_queue_setup(pid, 0, RX_DESC, rte_eth_dev_socket_id(pid), NULL,
-					 pool)) != 0 ||
-	    (rc = rte_eth_tx_queue_setup(pid, 0, TX_DESC, rte_eth_dev_socket_id(pid), NULL)) != 0 ||
-	    (rc = rte_eth_dev_start(pid)) != 0)
+	if ((rc = rte_eth_dev_configure(pid, nq, nq, &conf)) != 0)
+		return rc < 0 ? rc : -rc;
+	for (uint16_t q = 0; q < nq; q++)
+		if ((rc = rte_eth_rx_queue_setup(pid, q, RX_DESC, rte_eth_dev_socket_id(pid), NULL,
+						 pool)) != 0 ||
+		    (rc = rte_eth_tx_queue_setup(pid, q, TX_DESC, rte_eth_dev_socket_id(pid),
+						 NULL)) != 0)
+			return rc < 0 ? rc : -rc;
+	if ((rc = rte_eth_dev_start(pid)) != 0)
 		return rc < 0 ? rc : -rc;
 	return 0;
 }
@@ -42,6 +46,8 @@ int sw_net_init(struct sw_net *n, const struct sw_net_cfg *cfg, unsigned link_wa
 
 	memset(n, 0, sizeof(*n));
 	n->cfg = *cfg;
+	if (n->cfg.nb_queues == 0)
+		n->cfg.nb_queues = 1;
 	if (!rte_eth_dev_is_valid_port(pid) ||
 	    (cfg->bridge_port != SW_NET_NO_BRIDGE &&
 	     (!rte_eth_dev_is_valid_port(cfg->bridge_port) || cfg->bridge_port == pid)))
@@ -50,9 +56,9 @@ int sw_net_init(struct sw_net *n, const struct sw_net_cfg *cfg, unsigned link_wa
 					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (n->pool == NULL)
 		return -rte_errno;
-	if ((rc = port_start(pid, n->pool)) != 0)
+	if ((rc = port_start(pid, n->cfg.nb_queues, n->pool)) != 0)
 		goto err;
-	if (cfg->bridge_port != SW_NET_NO_BRIDGE && (rc = port_start(cfg->bridge_port, n->pool)) != 0) {
+	if (cfg->bridge_port != SW_NET_NO_BRIDGE && (rc = port_start(cfg->bridge_port, 1, n->pool)) != 0) {
 		rte_eth_dev_stop(pid);
 		goto err;
 	}
@@ -306,7 +312,11 @@ static void bridge_in(struct sw_net *n)
 uint16_t sw_net_rx(struct sw_net *n, sw_net_rx_fn fn, void *ctx)
 {
 	struct rte_mbuf *pkts[SW_NET_BURST];
-	uint16_t nb = rte_eth_rx_burst(n->cfg.port_id, 0, pkts, SW_NET_BURST);
+	uint16_t q = n->rxq;
+	uint16_t nb;
+
+	n->rxq = (uint16_t)(q + 1 == n->cfg.nb_queues ? 0 : q + 1);
+	nb = rte_eth_rx_burst(n->cfg.port_id, q, pkts, SW_NET_BURST);
 
 	struct rte_mbuf *fwd[SW_NET_BURST];
 	uint16_t nfwd = 0;

@@ -35,6 +35,10 @@ struct sw_net_cfg {
 	uint32_t ports_per_ip;
 	uint16_t port_base;
 	uint32_t nb_mbufs;
+	uint16_t nb_queues;     /* queue pairs on port_id; 0 = 1. Sends go out on
+				 * queue 0, receives are polled from each in turn
+				 * (a memif peer only delivers on rings that exist
+				 * on both sides) */
 	int check_csum;         /* verify IPv4 and TCP checksums on receive */
 	uint16_t bridge_port;   /* SW_NET_NO_BRIDGE, or a second port (a kernel
 				 * TAP) bridged to port_id for every frame that
@@ -56,6 +60,7 @@ struct sw_net {
 	struct rte_ether_addr lmac, rmac;
 	int rmac_ok;
 	uint16_t ntx;
+	uint16_t rxq;           /* next RX queue to poll */
 	struct rte_mbuf *tx[SW_NET_BURST];
 	struct sw_net_stats st;
 	uint8_t scratch[SW_NET_SCRATCH];

@@ -53,6 +53,8 @@ static const struct opt_def defs[] = {
 	{ "verify-every", K_U32, OFF(verify_every), 1, 1000000, "verify every Nth viewer fully (default 1)" },
 	{ "ref", K_STR, OFF(ref_path), 0, 0, "reference FLV file (default: the first viewer)" },
 	{ "stall-ms", K_U32, OFF(stall_ms), 50, 60000, "media gap counted as a stall (default 1000)" },
+	{ "queues", K_U32, OFF(nb_queues), 1, 64,
+	  "queue pairs on --ethdev, received from in turn: as many as the server's workers on memif (default 1)" },
 	{ "mbufs", K_U32, OFF(nb_mbufs), 1023, 1u << 22, "mbuf pool size (default 16383)" },
 	{ "json", K_BOOL, OFF(json), 0, 1, "final summary as JSON (default 0)" },
 	{ "progress", K_BOOL, OFF(progress), 0, 1, "progress line on stderr each second (default 1)" },
@@ -80,6 +82,7 @@ static void defaults(struct sw_opts *o)
 	o->verify_every = 1;
 	o->stall_ms = 1000;
 	o->nb_mbufs = 16383;
+	o->nb_queues = 1;
 	o->cap_viewers = UINT32_MAX;
 	snprintf(o->app, sizeof(o->app), "live");
 	snprintf(o->stream, sizeof(o->stream), "test");

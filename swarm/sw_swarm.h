@@ -41,6 +41,7 @@ struct sw_opts {
 	uint32_t verify_every;         /* full verification of every k-th viewer */
 	uint32_t stall_ms;
 	uint32_t nb_mbufs;
+	uint32_t nb_queues;             /* queue pairs on port_id (RX polled in turn) */
 	char app[SW_NAME_MAX], stream[SW_NAME_MAX], tc_url[2 * SW_NAME_MAX];
 	char ref_path[256];            /* "" = live reference */
 };

@@ -106,7 +106,7 @@ idle = $5
 stats_socket = $3
 cp_socket = $4
 mbufs = 32767
-hdr_mbufs = 32767
+hdr_mbufs = 131071
 tcp_max_conns = 16384
 [rtmp]
 dataplane = $4
@@ -123,7 +123,9 @@ sb_start_dp() {
 	stats=$(sed -n 's/^stats_socket = //p' "$conf")
 	rm -f "$stats"
 	sb_on_exit "rm -rf /var/run/dpdk/$prefix"
-	sb_bg "$name" "$B/lifecast-dp" --lcores "$lcores" --no-huge -m 1024 --no-pci \
+	# SB_DP_MEM: EAL memory options (hugepages for memif zero-copy).
+	# shellcheck disable=SC2086
+	sb_bg "$name" "$B/lifecast-dp" --lcores "$lcores" ${SB_DP_MEM:---no-huge -m 1024} --no-pci \
 		--file-prefix "$prefix" --vdev "net_memif0,$memif" --log-level='*:warning' -- -c "$conf"
 	SB_DP_PID=$SB_LAST_PID
 	for ((k = 0; k < 100; k++)); do
