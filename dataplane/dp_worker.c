@@ -63,6 +63,43 @@ static void txbuf_stalled(struct dp_txbuf *tb)
 	tb->stall_tsc = now;
 }
 
+/* net_memif's zero-copy TX (DPDK 22.11) mishandles chained frames in two
+ * ways. Its loop places four frames per free-slot check, so when chains use
+ * up the ring inside those four its free count wraps below zero and it
+ * overwrites descriptors and mbuf pointers still in flight (a crash a few
+ * seconds into a fan-out benchmark): bursts of at most four frames never
+ * take that path. And a chain that does not fit in the slots left is half
+ * placed: the segments it got to keep an extra reference it never drops,
+ * while the frame counts as not sent. The frame is then retried, so that
+ * reference is undone here, segment by segment against the counts noted
+ * before the burst (segments of one frame are private to it). */
+#define MEMIF_SEGS_NOTED 64
+
+static uint16_t txbuf_burst_memif(struct dp_txbuf *tb)
+{
+	uint16_t sent = 0;
+
+	while (sent < tb->n) {
+		uint16_t want = (uint16_t)RTE_MIN(tb->n - sent, DP_TXBUF_MEMIF_BURST);
+		uint16_t refs[DP_TXBUF_MEMIF_BURST][MEMIF_SEGS_NOTED];
+		uint16_t k, s;
+		struct rte_mbuf *m;
+
+		for (k = 0; k < want; k++)
+			for (m = tb->pkts[sent + k], s = 0; m && s < MEMIF_SEGS_NOTED; m = m->next)
+				refs[k][s++] = rte_mbuf_refcnt_read(m);
+		k = rte_eth_tx_burst(tb->port, tb->queue, tb->pkts + sent, want);
+		sent = (uint16_t)(sent + k);
+		if (k == want)
+			continue;
+		for (m = tb->pkts[sent], s = 0; m && s < MEMIF_SEGS_NOTED; m = m->next, s++)
+			if (rte_mbuf_refcnt_read(m) > refs[k][s])
+				rte_mbuf_refcnt_update(m, -1);
+		break;
+	}
+	return sent;
+}
+
 uint16_t dp_txbuf_flush(struct dp_txbuf *tb)
 {
 	uint16_t sent;
@@ -71,7 +108,10 @@ uint16_t dp_txbuf_flush(struct dp_txbuf *tb)
 		txbuf_drop_oversize(tb);
 	if (tb->n == 0)
 		return 0;
-	sent = rte_eth_tx_burst(tb->port, tb->queue, tb->pkts, tb->n);
+	if (tb->memif)
+		sent = txbuf_burst_memif(tb);
+	else
+		sent = rte_eth_tx_burst(tb->port, tb->queue, tb->pkts, tb->n);
 	if (sent < tb->n)
 		memmove(tb->pkts, tb->pkts + sent, sizeof(tb->pkts[0]) * (size_t)(tb->n - sent));
 	tb->n = (uint16_t)(tb->n - sent);
@@ -86,8 +126,11 @@ uint16_t dp_txbuf_flush(struct dp_txbuf *tb)
 static void txbuf_setup(struct dp_txbuf *tb, uint16_t port, uint16_t queue, uint64_t *drop_bad)
 {
 	uint16_t mtu = 0;
+	struct rte_eth_dev_info di;
 
 	tb->port = port;
+	tb->memif = port != DP_PORT_NONE && rte_eth_dev_info_get(port, &di) == 0 &&
+		    di.driver_name && strcmp(di.driver_name, "net_memif") == 0;
 	tb->queue = queue;
 	tb->drop_bad = drop_bad;
 	if (port != DP_PORT_NONE && rte_eth_dev_get_mtu(port, &mtu) == 0 && mtu)

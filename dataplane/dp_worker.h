@@ -47,6 +47,7 @@ struct dp_app {
 
 #define DP_TXBUF_SIZE 256 /* frames held while the port pushes back */
 #define DP_TXBUF_STALL_MS 100 /* port took nothing this long: its head frame is refused */
+#define DP_TXBUF_MEMIF_BURST 4 /* see txbuf_burst_memif() */
 
 /* Frames waiting for rte_eth_tx_burst. What the port does not take stays
  * queued for the next loop (a TAP's kernel side pushes back under load);
@@ -58,6 +59,8 @@ struct dp_app {
 struct dp_txbuf {
 	uint16_t port, queue, n;
 	uint16_t max_frame;     /* MTU + Ethernet header + one VLAN tag; 0 = unchecked */
+	uint8_t memif;          /* net_memif: bursts of at most DP_TXBUF_MEMIF_BURST
+				 * and partial-chain repair (dp_worker.c) */
 	uint64_t stall_tsc;     /* first flush of the current run that sent nothing; 0 = none */
 	uint64_t *drop_bad;     /* counter for unsendable frames; NULL = not counted */
 	struct rte_mbuf *pkts[DP_TXBUF_SIZE];

@@ -91,7 +91,11 @@ dp_run() {
 	ip netns del $NS 2>/dev/null
 	ip netns add $NS && ip -n $NS link set lo up
 	rm -f "$memif"
-	sb_dp_conf "$SB_TMP/lc.conf" "$memif" "$SB_TMP/dp.sock" "$SB_TMP/cp.sock" poll
+	# Two workers on two vCPUs: the second shares CPU 1 with the load
+	# generator, so the workers sleep when idle (busy cycles exclude sleeps).
+	local idle=poll
+	[ "$workers" = 2 ] && idle=adaptive
+	sb_dp_conf "$SB_TMP/lc.conf" "$memif" "$SB_TMP/dp.sock" "$SB_TMP/cp.sock" $idle
 	mkdir -p "$SB_TMP/archive"
 	if [ "$zc" = 1 ]; then
 		# memif zero-copy is the client's: the dataplane lends its hugepage
@@ -114,7 +118,7 @@ dp_run() {
 		sw=$SB_LAST_PID
 	}
 	[ "$zc" = 1 ] && { start_swarm; sleep 0.5; }
-	sb_start_dp dp "$SB_TMP/lc.conf" "$lcores" "$dprole" $PREFIX_DP ||
+	sb_start_dp "dp-$n-$workers-$zc" "$SB_TMP/lc.conf" "$lcores" "$dprole" $PREFIX_DP ||
 		{ [ -n "$sw" ] && sb_stop "$sw"; echo "dataplane did not start" >&2; return 1; }
 	dp=$SB_DP_PID
 	sb_start_cp cp "$SB_TMP/lc.conf" 0 ||

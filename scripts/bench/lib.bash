@@ -125,7 +125,9 @@ sb_start_dp() {
 	sb_on_exit "rm -rf /var/run/dpdk/$prefix"
 	# SB_DP_MEM: EAL memory options (hugepages for memif zero-copy).
 	# shellcheck disable=SC2086
-	sb_bg "$name" "$B/lifecast-dp" --lcores "$lcores" ${SB_DP_MEM:---no-huge -m 1024} --no-pci \
+	# SB_DP_WRAP: a command to run the dataplane under (e.g. gdb -batch ...).
+	# shellcheck disable=SC2086
+	sb_bg "$name" ${SB_DP_WRAP:-} "$B/lifecast-dp" --lcores "$lcores" ${SB_DP_MEM:---no-huge -m 1024} --no-pci \
 		--file-prefix "$prefix" --vdev "net_memif0,$memif" --log-level='*:warning' -- -c "$conf"
 	SB_DP_PID=$SB_LAST_PID
 	for ((k = 0; k < 100; k++)); do

@@ -16,9 +16,12 @@ cd "$(dirname "$0")/../.." || exit 1
 
 N=${SW_VIEWERS:-50}
 SECS=${SW_SECONDS:-10}
-NS=lcsw-basic
-PREFIX_DP=lc-swb-dp
-PREFIX_SW=lc-swb-sw
+WORKERS=${SW_WORKERS:-1}
+NS=lcsw-basic${SW_TAG:-}
+PREFIX_DP=lc-swb-dp${SW_TAG:-}
+PREFIX_SW=lc-swb-sw${SW_TAG:-}
+LCORES=0@0,1@0
+[ "$WORKERS" = 2 ] && LCORES=0@0,1@0,2@1
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; tail -20 "$SB_TMP"/*.log 2>/dev/null; exit 1; }
@@ -43,7 +46,7 @@ ip -n $NS link set lo up
 MEMIF=$SB_TMP/memif.sock
 sb_dp_conf "$SB_TMP/lc.conf" "$MEMIF" "$SB_TMP/dp.sock" "$SB_TMP/cp.sock" adaptive
 mkdir -p "$SB_TMP/archive"
-sb_start_dp dp "$SB_TMP/lc.conf" 0@0,1@0 "role=server,socket=$MEMIF,socket-abstract=no" $PREFIX_DP ||
+sb_start_dp dp "$SB_TMP/lc.conf" "$LCORES" "role=server,socket=$MEMIF,socket-abstract=no" $PREFIX_DP ||
 	fail "lifecast-dp did not start"
 sb_stats "$SB_TMP/dp.sock" | grep -q '"rtmp_' || skip "lifecast-dp exports no RTMP counters yet"
 sb_start_cp cp "$SB_TMP/lc.conf" 0 || skip "lifecast-cp did not reach the dataplane (RTMP unavailable)"
@@ -53,12 +56,15 @@ sb_on_exit "rm -rf /var/run/dpdk/$PREFIX_SW"
 sb_bg swarm ip netns exec $NS "$B/lifecast-swarm" -l 1 --no-huge -m 1024 \
 	--no-pci --file-prefix $PREFIX_SW --no-telemetry --log-level='*:error' \
 	--vdev "net_memif0,role=client,socket=$MEMIF,socket-abstract=no" \
-	--vdev net_tap0,iface=lcswpub0 -- --bridge 1 --delay 5 --viewers "$N" --rate 100 \
+	--vdev net_tap0,iface=lcswpub0 -- --bridge 1 --queues "$WORKERS" --delay 5 --viewers "$N" --rate 100 \
 	--duration "$SECS" --app live --stream swarm --json 1 ${SW_EXTRA:-}
 SW_PID=$SB_LAST_PID
 sb_pub_ns_up $NS lcswpub0 || fail "publisher TAP did not appear"
 sb_bg pub ip netns exec $NS ffmpeg -nostdin -v error -re -stream_loop -1 \
 	-i "$STREAM" -c copy -f flv "rtmp://$SB_DP_ADDR:1935/live/swarm"
+# Every viewer joined (the rate is 100/s): the dataplane's own accounting.
+sleep $((5 + N / 100 + 3))
+sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/stats_mid.json"
 wait "$SW_PID"
 RC=$?
 OUT="$SB_TMP/swarm.log"
@@ -80,4 +86,23 @@ echo "RESULT swarm_basic_perf gbps=$(J 'd["gbps"]') join_p50_ms=$(J 'd["join_ms"
 [ "$(J 'd["net"]["csum_errors"]')" = 0 ] || fail "checksum errors"
 [ "$(J 'd["verified_msgs"] > 10 * d["viewers"]')" = True ] || fail "too few verified messages"
 [ $RC -eq 0 ] || fail "lifecast-swarm exited $RC"
+# Dataplane accounting while the viewers were on: each worker carried some
+# of them (2 workers: the software dispatch spreads connections), busy
+# cycles are a part of the loop cycles, and session memory covers at least
+# the viewers' TCP connection objects.
+python3 - "$SB_TMP/stats_mid.json" "$N" "$WORKERS" <<'EOF' || fail "dataplane accounting"
+import json, sys
+d, n, workers = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+pw = d["per_worker"]
+assert d["workers"] == workers == len(pw), "worker count"
+assert d["tsc_hz"] > 0
+conns = [w["tcp_conns"] for w in pw]
+print("dataplane: tcp_conns per worker %s, busy/loop cycles %s, session bytes %d" % (
+      conns, ["%.3f" % (w["busy_cycles"] / w["loop_cycles"]) for w in pw], d["total"]["mem_session_bytes"]))
+assert sum(conns) >= n, "connections %s < %d" % (conns, n)
+assert all(c > 0 for c in conns), "a worker carried no connection: %s" % conns
+assert all(0 < w["busy_cycles"] <= w["loop_cycles"] for w in pw), "busy cycles"
+assert d["total"]["mem_session_bytes"] >= n * 1024, "session memory"
+EOF
+echo "RESULT swarm_basic_workers workers=$WORKERS"
 echo PASS
