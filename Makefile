@@ -185,6 +185,8 @@ $(B)/obj/tests/tools/%.o: CFLAGS_X := $(CP_CFLAGS) $(DP_CFLAGS)
 $(B)/tools/%: $(B)/obj/tests/tools/%.o $(CP_LINK) $(LIBDP)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANLD) -o $@ $< $(unit_link_$(call tool_area,$*)) $(unit_libs_$(call tool_area,$*)) $(LDFLAGS)
+# dp tools link the swarm's objects too (unit_link_dp): build them first.
+$(filter $(B)/tools/dp_%,$(TOOL_BINS)): $(call obj,$(filter-out swarm/sw_main.c,$(SWARM_SRC)))
 tools: $(TOOL_BINS)
 
 # ---- fuzzing: tests/fuzz/fuzz_<area>_<name>.c ----

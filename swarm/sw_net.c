@@ -131,35 +131,40 @@ static void queue(struct sw_net *n, struct rte_mbuf *m)
 	n->tx[n->ntx++] = m;
 }
 
-static void send_arp(struct sw_net *n, uint16_t op, const struct rte_ether_addr *tha,
-		     uint32_t sip, uint32_t tip)
+void sw_net_arp_fill(void *frame, uint16_t op, const struct rte_ether_addr *sha, uint32_t sip,
+		     const struct rte_ether_addr *tha, uint32_t tip)
 {
-	struct rte_mbuf *m = frame_alloc(n, (uint16_t)(L2 + sizeof(struct rte_arp_hdr)));
-	struct rte_ether_hdr *eh;
-	struct rte_arp_hdr *ah;
+	struct rte_ether_hdr *eh = frame;
+	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eh + 1);
 
-	if (m == NULL)
-		return;
-	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	ah = (struct rte_arp_hdr *)(eh + 1);
 	if (tha == NULL)
 		memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
 	else
 		rte_ether_addr_copy(tha, &eh->dst_addr);
-	rte_ether_addr_copy(&n->lmac, &eh->src_addr);
+	rte_ether_addr_copy(sha, &eh->src_addr);
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	ah->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
 	ah->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	ah->arp_hlen = RTE_ETHER_ADDR_LEN;
 	ah->arp_plen = 4;
 	ah->arp_opcode = rte_cpu_to_be_16(op);
-	rte_ether_addr_copy(&n->lmac, &ah->arp_data.arp_sha);
+	rte_ether_addr_copy(sha, &ah->arp_data.arp_sha);
 	ah->arp_data.arp_sip = rte_cpu_to_be_32(sip);
 	if (tha == NULL)
 		memset(&ah->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	else
 		rte_ether_addr_copy(tha, &ah->arp_data.arp_tha);
 	ah->arp_data.arp_tip = rte_cpu_to_be_32(tip);
+}
+
+static void send_arp(struct sw_net *n, uint16_t op, const struct rte_ether_addr *tha,
+		     uint32_t sip, uint32_t tip)
+{
+	struct rte_mbuf *m = frame_alloc(n, (uint16_t)(L2 + sizeof(struct rte_arp_hdr)));
+
+	if (m == NULL)
+		return;
+	sw_net_arp_fill(rte_pktmbuf_mtod(m, void *), op, &n->lmac, sip, tha, tip);
 	queue(n, m);
 }
 

@@ -66,6 +66,12 @@ struct sw_net {
 	uint8_t scratch[SW_NET_SCRATCH];
 };
 
+/* Write an Ethernet + ARP frame (L2 header then the ARP body, 42 bytes)
+ * at frame: opcode op, sender sha/sip, target tha/tip (addresses in host
+ * order); tha NULL = a broadcast request (target hardware address zero). */
+void sw_net_arp_fill(void *frame, uint16_t op, const struct rte_ether_addr *sha, uint32_t sip,
+		     const struct rte_ether_addr *tha, uint32_t tip);
+
 /* Segment arrival callback: the viewer index and the parsed segment. */
 typedef void (*sw_net_rx_fn)(void *ctx, uint32_t viewer, const struct sw_seg *s);
 

@@ -175,3 +175,8 @@ sb_proc_cpu_ticks() {
 sb_softirq_ticks() {
 	awk -v c="cpu$1" '$1 == c { print $8 }' /proc/stat
 }
+
+# sb_cpu_busy_ticks CPU: non-idle ticks of one CPU (all but idle and iowait).
+sb_cpu_busy_ticks() {
+	awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}

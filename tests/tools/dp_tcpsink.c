@@ -46,6 +46,7 @@
 #include <rte_random.h>
 #include <rte_tcp.h>
 
+#include "swarm/sw_net.h"
 #include "tests/tools/dp_tool_pattern.h"
 
 #define NB_MBUFS 8191
@@ -117,31 +118,12 @@ static void tx_one(struct sink *s, struct rte_mbuf *m)
 static void send_arp(struct sink *s, uint16_t op, const struct rte_ether_addr *tha, uint32_t tip)
 {
 	struct rte_mbuf *m = pkt_alloc(s, sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr));
-	struct rte_ether_hdr *eh;
-	struct rte_arp_hdr *ah;
 
 	if (m == NULL)
 		return;
-	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	ah = (struct rte_arp_hdr *)(eh + 1);
-	if (op == RTE_ARP_OP_REQUEST)
-		memset(&eh->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	else
-		rte_ether_addr_copy(tha, &eh->dst_addr);
-	rte_ether_addr_copy(&s->lmac, &eh->src_addr);
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	ah->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	ah->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	ah->arp_hlen = RTE_ETHER_ADDR_LEN;
-	ah->arp_plen = 4;
-	ah->arp_opcode = rte_cpu_to_be_16(op);
-	rte_ether_addr_copy(&s->lmac, &ah->arp_data.arp_sha);
-	ah->arp_data.arp_sip = s->o.lip;
-	if (op == RTE_ARP_OP_REQUEST)
-		memset(&ah->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
-	else
-		rte_ether_addr_copy(tha, &ah->arp_data.arp_tha);
-	ah->arp_data.arp_tip = tip;
+	/* s->o.lip and tip are in network order, the frame writer takes host order */
+	sw_net_arp_fill(rte_pktmbuf_mtod(m, void *), op, &s->lmac, rte_be_to_cpu_32(s->o.lip),
+			op == RTE_ARP_OP_REQUEST ? NULL : tha, rte_be_to_cpu_32(tip));
 	tx_one(s, m);
 }
 
