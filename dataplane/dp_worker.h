@@ -45,7 +45,8 @@ struct dp_app {
 	atomic_int quit;        /* set by the main lcore on SIGINT/SIGTERM */
 };
 
-#define DP_TXBUF_SIZE 256 /* frames held while the port pushes back */
+#define DP_TXBUF_SIZE 1024 /* frames held while the port pushes back: a fan-out
+			    * round to every viewer of a worker comes as one burst */
 #define DP_TXBUF_STALL_MS 100 /* port took nothing this long: its head frame is refused */
 #define DP_TXBUF_MEMIF_BURST 4 /* see txbuf_burst_memif() */
 

@@ -34,6 +34,7 @@
 #   BENCH_SECONDS  measured seconds per run (10)
 #   BENCH_N        ladder of viewer counts ("100 200 400 800 1600 3200")
 #   BENCH_ZC       1: memif zero-copy (default when hugepages can be had), 0: copy
+#   BENCH_DP_ONLY  1: the dataplane's ladder only (no nginx, no extra rows, no report)
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT" || exit 1
@@ -100,12 +101,13 @@ dp_run() {
 	if [ "$zc" = 1 ]; then
 		# memif zero-copy is the client's: the dataplane lends its hugepage
 		# memory to the link; the swarm serves the socket.
-		dprole="role=client,zero-copy=yes,socket=$memif,socket-abstract=no"
+		# rsize=12: 4096-slot rings, the descriptor count of a typical NIC queue
+		dprole="role=client,zero-copy=yes,rsize=12,socket=$memif,socket-abstract=no"
 		swrole="role=server,socket=$memif,socket-abstract=no"
 		SB_DP_MEM="--huge-dir $HUGE_MNT --single-file-segments -m 1024"
 	else
 		dprole="role=server,socket=$memif,socket-abstract=no"
-		swrole="role=client,socket=$memif,socket-abstract=no"
+		swrole="role=client,rsize=${BENCH_COPY_RSIZE:-10},socket=$memif,socket-abstract=no"
 		SB_DP_MEM="--no-huge -m 1024"
 	fi
 	start_swarm() {
@@ -257,6 +259,7 @@ dp_step() {
 }
 ngx_step() {
 	local n=$1 r
+	[ -n "${BENCH_DP_ONLY:-}" ] && return 0
 	sb_log "nginx, N=$n"
 	ngx_run "$n" >"$SB_TMP/r" || echo "$NGX_NAN" >"$SB_TMP/r"
 	r=$(cat "$SB_TMP/r")
@@ -287,6 +290,7 @@ done
 # ---- scaling and the link's copy, at the dataplane's largest good N ----
 TOPN=$DP_OK
 [ "$TOPN" = 0 ] && TOPN=${LADDER%% *}
+[ -n "${BENCH_DP_ONLY:-}" ] && exit 0
 sb_log "dataplane, 2 workers, N=$TOPN"
 dp_run "$TOPN" 2 "$ZC" >"$SB_TMP/r" || echo "$DP_NAN" >"$SB_TMP/r"
 R2=$(cat "$SB_TMP/r")

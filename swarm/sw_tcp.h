@@ -105,7 +105,10 @@ struct sw_tcp_cfg {
 
 struct sw_tcp_ooo {
 	uint32_t nr;
-	struct sw_sack_block r[SW_TCP_OOO_RANGES]; /* sorted by start, disjoint */
+	/* sorted by start, disjoint, at most SW_TCP_OOO_RANGES between calls;
+	 * the spare entry holds an insert into a full list that the merge
+	 * then folds into its neighbour */
+	struct sw_sack_block r[SW_TCP_OOO_RANGES + 1];
 	uint8_t buf[SW_TCP_OOO_BYTES];            /* indexed by seq mod size */
 };
 

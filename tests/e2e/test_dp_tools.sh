@@ -85,6 +85,7 @@ dp_result "tools_synflood sent=$sent linux_syncookies_sent=${cookies:-0}"
 ip netns del lct-s 2>/dev/null
 ip netns add lct-s || dp_fail "netns lct-s"
 dp_on_exit "ip netns del lct-s"
+dp_on_exit "rm -rf /var/run/dpdk/lct-sink"
 ip -n lct-s link set lo up
 dp_bg ssrc ip netns exec lct-s "$TOOLS/dp_ksource" -a 0.0.0.0 -p 19 -T 170
 dp_bg sbad ip netns exec lct-s "$TOOLS/dp_ksource" -a 0.0.0.0 -p 1919 -T 170 -x 3000000

@@ -85,6 +85,12 @@ echo "RESULT swarm_basic_perf gbps=$(J 'd["gbps"]') join_p50_ms=$(J 'd["join_ms"
 [ "$(J 'd["mismatches"] + d["config_mismatches"]')" = 0 ] || fail "message mismatches"
 [ "$(J 'd["net"]["csum_errors"]')" = 0 ] || fail "checksum errors"
 [ "$(J 'd["verified_msgs"] > 10 * d["viewers"]')" = True ] || fail "too few verified messages"
+if [ -n "${SW_EXPECT_LOSS:-}" ]; then
+	[ "$(J 'd["tcp"]["lost_injected"] > 100')" = True ] || fail "no loss was injected"
+	sb_stats "$SB_TMP/dp.sock" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["total"]["tcp_retransmits"] > 100 else 1)' ||
+		fail "the dataplane retransmitted nothing"
+	echo "RESULT swarm_lossy lost_injected=$(J 'd["tcp"]["lost_injected"]') mismatches=0"
+fi
 [ $RC -eq 0 ] || fail "lifecast-swarm exited $RC"
 # Dataplane accounting while the viewers were on: each worker carried some
 # of them (2 workers: the software dispatch spreads connections), busy

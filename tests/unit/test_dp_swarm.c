@@ -42,8 +42,8 @@ static int cap_deliver(void *ctx, const uint8_t *p, uint32_t n)
 static const struct sw_tcp_ops ops = { cap_emit, cap_deliver };
 static const struct sw_tcp_cfg cfg = { 1000, 1460, 7, 2, 262144, 1, 1 };
 
-/* A connection in ESTABLISHED with the peer's ISN 5000 (data from 5001). */
-static void establish(struct sw_tcp *t, struct cap *c)
+/* A connection in ESTABLISHED with the peer's ISN irs (data from irs + 1). */
+static void establish_irs(struct sw_tcp *t, struct cap *c, uint32_t irs)
 {
 	struct sw_seg s = { 0 };
 
@@ -54,7 +54,7 @@ static void establish(struct sw_tcp *t, struct cap *c)
 	CU_ASSERT_EQUAL(c->out[0].flags, SW_TH_SYN);
 	CU_ASSERT_EQUAL(c->out[0].seq, 1000);
 	s.flags = SW_TH_SYN | SW_TH_ACK;
-	s.seq = 5000;
+	s.seq = irs;
 	s.ack = 1001;
 	s.wnd = 65535;
 	s.has_ws = 1;
@@ -65,9 +65,15 @@ static void establish(struct sw_tcp *t, struct cap *c)
 	CU_ASSERT_EQUAL(sw_tcp_input(t, &s, 10, &ops, c), 0);
 	CU_ASSERT_EQUAL(t->state, SW_TCP_ESTABLISHED);
 	CU_ASSERT_EQUAL(c->out[1].flags, SW_TH_ACK);
-	CU_ASSERT_EQUAL(c->out[1].ack, 5001);
+	CU_ASSERT_EQUAL(c->out[1].ack, irs + 1);
 	CU_ASSERT_EQUAL(c->out[1].tsecr, 77);
 	c->nout = 0;
+}
+
+/* The same with the peer's ISN 5000 (data from 5001). */
+static void establish(struct sw_tcp *t, struct cap *c)
+{
+	establish_irs(t, c, 5000);
 }
 
 static struct sw_seg data_seg(uint32_t seq, const uint8_t *p, uint32_t len)
@@ -158,6 +164,54 @@ static void test_reassembly_and_sack(void)
 	s = data_seg(5501 + SW_TCP_OOO_BYTES, buf, 100);
 	sw_tcp_input(&t, &s, 6, &ops, &c);
 	CU_ASSERT_EQUAL(t.ooo_drops, 1);
+	sw_tcp_fini(&t);
+}
+
+/* Eight holes fill every reassembly range; a segment that only extends one
+ * of them must be merged in place (it once shifted the range list past its
+ * end, over the first bytes of the reassembly buffer), and the stream must
+ * come out byte for byte once the holes are filled, in any order. */
+static void test_reassembly_full_ranges(void)
+{
+	struct sw_tcp t;
+	struct cap c;
+	static uint8_t buf[3400];
+	struct sw_seg s;
+
+	for (int k = 0; k < (int)sizeof(buf); k++)
+		buf[k] = (uint8_t)(k * 7 + 3);
+	/* Stream offset 500 sits at reassembly buffer position 0 (in range 2
+	 * below), where an overrun of the range list would land. */
+	const uint32_t D = SW_TCP_OOO_BYTES - 500; /* sequence number of offset 0 */
+	establish_irs(&t, &c, D - 1);
+	/* ranges at 200k + 100 .. 200k + 200, k = 0..7: holes before each */
+	for (int k = 0; k < SW_TCP_OOO_RANGES; k++) {
+		s = data_seg(D + 200 * k + 100, buf + 200 * k + 100, 100);
+		sw_tcp_input(&t, &s, 30, &ops, &c);
+	}
+	CU_ASSERT_EQUAL(t.ooo->nr, SW_TCP_OOO_RANGES);
+	/* full list: extend range 3 at its end, and range 5 at its start */
+	s = data_seg(D + 200 * 3 + 200, buf + 200 * 3 + 200, 50);
+	sw_tcp_input(&t, &s, 31, &ops, &c);
+	s = data_seg(D + 200 * 5 + 60, buf + 200 * 5 + 60, 40);
+	sw_tcp_input(&t, &s, 32, &ops, &c);
+	CU_ASSERT_EQUAL(t.ooo->nr, SW_TCP_OOO_RANGES);
+	CU_ASSERT_EQUAL(t.ooo->r[3].end, D + 200 * 3 + 250);
+	CU_ASSERT_EQUAL(t.ooo->r[5].start, D + 200 * 5 + 60);
+	/* a ninth disjoint range does not fit: dropped, the peer resends it */
+	s = data_seg(D + 1700, buf + 1700, 100);
+	sw_tcp_input(&t, &s, 33, &ops, &c);
+	CU_ASSERT_EQUAL(t.ooo_drops, 1);
+	/* fill every hole from the last to the first, then the tail */
+	for (int k = SW_TCP_OOO_RANGES - 1; k >= 0; k--) {
+		s = data_seg(D + 200 * k, buf + 200 * k, 100);
+		sw_tcp_input(&t, &s, 40, &ops, &c);
+	}
+	s = data_seg(D + 1600, buf + 1600, 1800);
+	sw_tcp_input(&t, &s, 41, &ops, &c);
+	CU_ASSERT_EQUAL(c.nrx, sizeof(buf));
+	CU_ASSERT_EQUAL(memcmp(c.rx, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(t.ooo->nr, 0);
 	sw_tcp_fini(&t);
 }
 
@@ -407,6 +461,7 @@ int test_dp_swarm_register(void)
 	if (s == NULL ||
 	    CU_add_test(s, "tcp handshake and in-order", test_handshake_and_in_order) == NULL ||
 	    CU_add_test(s, "tcp reassembly and SACK", test_reassembly_and_sack) == NULL ||
+	    CU_add_test(s, "tcp reassembly with every range in use", test_reassembly_full_ranges) == NULL ||
 	    CU_add_test(s, "tcp send, retransmit, ack", test_send_retransmit_and_ack) == NULL ||
 	    CU_add_test(s, "tcp rst, fin, deliver error", test_rst_fin_and_deliver_error) == NULL ||
 	    CU_add_test(s, "tcp options", test_options) == NULL ||
