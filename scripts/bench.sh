@@ -142,6 +142,13 @@ dp_run() {
 	wait "$sw"
 	sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/s1.json"
 	t1=$(date +%s.%N)
+	if ! kill -0 "$dp" 2>/dev/null; then
+		local st
+		wait "$dp"
+		st=$?
+		echo "dataplane exited during the run (status $st), N=$n workers=$workers zc=$zc" >&2
+		echo "N=$n workers=$workers zero-copy=$zc status $st" >>"$SB_TMP/dp-deaths"
+	fi
 	out=$SB_TMP/swarm.log
 	cp "$out" "$SB_TMP/dp-$n-$workers-$zc.json"
 	for f in s_base s0 s1; do cp "$SB_TMP/$f.json" "$SB_TMP/dp-$n-$workers-$zc.$f.json"; done
@@ -304,7 +311,8 @@ fi
 # ---- report ----
 REPORT=$(python3 - "$STREAM_KBPS" "$TOPN" "$ZC" "$R2" "$RC" "$DP_OK" "$NG_OK" "$DP_BAD" "$NG_BAD" \
 	"$(for k in "${!DPR[@]}"; do echo "$k ${DPR[$k]}"; done)" \
-	"$(for k in "${!NGR[@]}"; do echo "$k ${NGR[$k]}"; done)" <<'EOF'
+	"$(for k in "${!NGR[@]}"; do echo "$k ${NGR[$k]}"; done)" \
+	"$(cat "$SB_TMP/dp-deaths" 2>/dev/null)" <<'EOF'
 import math, sys
 kbps, topn, zc, r2, rc = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5]
 dp_ok, ng_ok, dp_bad, ng_bad = (int(x) for x in sys.argv[6:10])
@@ -411,6 +419,9 @@ if topn in dp:
           "the limit, and that this VM's cores are representative." % (d1["gbps"], d1["cores"], kbps,
           vpc, kbps, line, math.ceil(line / vpc)))
         print("RESULT bench_rtmp_projection viewers_per_core=%.0f cores_for_100gbe=%d" % (vpc, math.ceil(line / vpc)), file=sys.stderr)
+deaths = [l for l in sys.argv[12].splitlines() if l.strip()]
+P("- **Dataplane exits during a run**: %s." % ("; ".join(deaths) if deaths else "none"))
+print("RESULT bench_rtmp_dp_deaths=%d" % len(deaths), file=sys.stderr)
 print("\n".join(lines))
 EOF
 )
