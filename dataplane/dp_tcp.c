@@ -170,6 +170,7 @@ struct dp_tcp_stack *dp_tcp_stack_create(const struct dp_tcp_cfg *cfg, int socke
 	if (rc < 0)
 		goto fail;
 	st->ops = *ops;
+	TAILQ_INIT(&st->blocked);
 	st->hdr_pool = hdr_pool;
 	st->socket_id = socket_id;
 	seed_keys(st);
@@ -327,6 +328,10 @@ void dp_tcp_conn_destroy(struct dp_tcp_conn *c)
 		return;
 	}
 	c->dead = 1;
+	if (c->tx_blocked) {
+		TAILQ_REMOVE(&st->blocked, c, bl);
+		c->tx_blocked = 0;
+	}
 	dp_tcp_set_state(c, DP_TCP_CLOSED);
 	dp_tcp_timer_unlink(c);
 	dp_tcp_sndq_flush(c);

@@ -85,8 +85,16 @@ struct dp_tcp_ops {
 	 * mbuf + indirect payload mbufs). Ownership of m passes to the callee in
 	 * all cases (it frees it when it cannot send). */
 	void (*ip_output)(void *arg, struct rte_mbuf *m);
+	/* Frames ip_output can still take without dropping (the worker's TX
+	 * buffer); NULL = no limit. Below DP_TCP_TX_RESERVE a connection stops
+	 * sending data and waits in line for dp_tcp_tx_resume(): a fan-out
+	 * round to thousands of viewers must queue, not overflow the port and
+	 * fall back on retransmission. ACKs and RSTs still go (the reserve). */
+	uint32_t (*tx_room)(void *arg);
 	void *arg;
 };
+
+#define DP_TCP_TX_RESERVE 32
 
 #define DP_TCP_L2_HEADROOM 64 /* headroom left in front of every emitted packet */
 
@@ -248,7 +256,7 @@ const char *dp_tcp_state_name(int state);
 	X(ooo_segs) X(ooo_bytes_queued) X(ooo_bytes_held) \
 	X(delayed_acks) X(quick_acks) X(window_probes) X(window_updates) \
 	X(keepalive_probes) X(idle_timeouts) X(time_wait_expired) \
-	X(payload_bytes_copied) X(send_refs_held)
+	X(payload_bytes_copied) X(send_refs_held) X(tx_blocked) X(tx_resumed)
 
 struct dp_tcp_stats {
 #define DP_TCP_STAT_DECL(n) uint64_t n;
@@ -263,6 +271,11 @@ const struct dp_tcp_stats *dp_tcp_stats(const struct dp_tcp_stack *st);
 
 /* Connections currently in the table (all states). */
 uint32_t dp_tcp_conn_count(const struct dp_tcp_stack *st);
+
+/* Let connections that stopped on a full TX buffer send again, oldest
+ * first, while there is room. Call after the TX buffer was flushed.
+ * Returns the connections resumed. */
+unsigned dp_tcp_tx_resume(struct dp_tcp_stack *st);
 
 /* Bytes one connection occupies in the connection pool (state plus its
  * send-reference array, with the pool's per-object overhead). */

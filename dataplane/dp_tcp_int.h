@@ -4,6 +4,7 @@
 #define DP_TCP_INT_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <rte_hash.h>
 #include <rte_mbuf.h>
@@ -88,6 +89,8 @@ struct dp_tcp_conn {
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t sack_ok, ts_ok, ws_ok;
 	uint8_t in_table, busy, dead;    /* dead: destroyed, free when !busy */
+	uint8_t tx_blocked;              /* waiting in st->blocked for TX room */
+	TAILQ_ENTRY(dp_tcp_conn) bl;
 	uint8_t accepted;                /* on_accept said yes */
 	uint8_t fin_queued, fin_sent, fin_rcvd;
 	uint8_t want_writable, in_recovery;
@@ -156,6 +159,7 @@ struct dp_tcp_stack {
 	struct dp_tcp_listener lst[DP_TCP_MAX_LISTEN];
 	struct dp_tcp_conn **wheel;
 	struct dp_tcp_conn *all;         /* every conn in the table */
+	TAILQ_HEAD(dp_tcp_blocked, dp_tcp_conn) blocked; /* stopped on a full TX buffer */
 	uint64_t wheel_tick;             /* last tick processed */
 	struct dp_tcp_stats stats;
 	char name[RTE_MEMPOOL_NAMESIZE];

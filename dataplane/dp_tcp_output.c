@@ -432,6 +432,37 @@ int dp_tcp_retransmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t maxlen)
 	return (int)(len + ((flags & DP_TH_FIN) ? 1 : 0));
 }
 
+/* The output path is short of room: data waits, ACKs still fit. */
+static int tx_full(const struct dp_tcp_stack *st)
+{
+	return st->ops.tx_room && st->ops.tx_room(st->ops.arg) < DP_TCP_TX_RESERVE;
+}
+
+static void tx_block(struct dp_tcp_conn *c)
+{
+	if (c->tx_blocked)
+		return;
+	c->tx_blocked = 1;
+	TAILQ_INSERT_TAIL(&c->st->blocked, c, bl);
+	c->st->stats.tx_blocked++;
+}
+
+unsigned dp_tcp_tx_resume(struct dp_tcp_stack *st)
+{
+	unsigned n = 0;
+
+	while (!TAILQ_EMPTY(&st->blocked) && !tx_full(st)) {
+		struct dp_tcp_conn *c = TAILQ_FIRST(&st->blocked);
+
+		TAILQ_REMOVE(&st->blocked, c, bl);
+		c->tx_blocked = 0;
+		st->stats.tx_resumed++;
+		n++;
+		dp_tcp_output(c); /* may block it again, at the back of the line */
+	}
+	return n;
+}
+
 static int can_send_data(const struct dp_tcp_conn *c)
 {
 	switch (c->state) {
@@ -529,6 +560,10 @@ int dp_tcp_output(struct dp_tcp_conn *c)
 			uint32_t len = next_len(c, end);
 			if (!len)
 				break;
+			if (tx_full(c->st)) {
+				tx_block(c);
+				break;
+			}
 			uint8_t flags = DP_TH_ACK | (c->snd_nxt + len == end ? DP_TH_PSH : 0);
 			int rexmt = dp_seq_lt(c->snd_nxt, c->snd_max);
 			int n = xmit(c, c->snd_nxt, len, flags);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -206,11 +207,20 @@ static int worker_net_init(struct dp_worker *w, const struct rte_ether_addr *mac
 	return dp_net_init(&w->net, &cfg, &ops, w->pool);
 }
 
+/* Room in the data port's TX buffer (the TCP stack's arg is &w->net). */
+static uint32_t worker_tx_room(void *arg)
+{
+	const struct dp_worker *w = container_of(arg, struct dp_worker, net);
+
+	return (uint32_t)(DP_TXBUF_SIZE - w->tx_data.n);
+}
+
 static struct dp_tcp_stack *worker_tcp_create(struct dp_worker *w)
 {
 	const struct dp_conf *c = &w->app->conf;
 	struct dp_tcp_cfg cfg;
-	struct dp_tcp_ops ops = { .ip_output = dp_net_ip_output, .arg = &w->net };
+	struct dp_tcp_ops ops = { .ip_output = dp_net_ip_output, .tx_room = worker_tx_room,
+				  .arg = &w->net };
 
 	dp_tcp_cfg_defaults(&cfg);
 	cfg.local_ip = c->ip;
@@ -396,6 +406,10 @@ unsigned dp_worker_iterate(struct dp_worker *w)
 	}
 	/* Frames the port pushed back count as work: no sleeping on them. */
 	work += dp_txbuf_flush(&w->tx_data);
+	/* Connections that stopped on a full buffer go on while it has room;
+	 * what they send leaves with the next loop's flush. */
+	if (w->tcp)
+		work += dp_tcp_tx_resume(w->tcp);
 	if (w->tx_exc.port != DP_PORT_NONE)
 		work += dp_txbuf_flush(&w->tx_exc);
 	w->loop.loops++;

@@ -177,7 +177,7 @@ static void drain_fwd(struct harness *h)
 static struct dp_tcp_stack *stack_up(struct harness *h, struct dp_svc_ctx *svc)
 {
 	struct dp_tcp_cfg cfg;
-	struct dp_tcp_ops ops = { dp_net_ip_output, &h->net };
+	struct dp_tcp_ops ops = { .ip_output = dp_net_ip_output, .arg = &h->net };
 	struct dp_tcp_stack *st;
 
 	dp_tcp_cfg_defaults(&cfg);

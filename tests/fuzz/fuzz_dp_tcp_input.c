@@ -158,7 +158,7 @@ static void feed_one(struct fz *f, const uint8_t *p, uint32_t len, uint8_t ctl, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz f = { .mp = fz_pool() };
-	struct dp_tcp_ops ops = { out, &f };
+	struct dp_tcp_ops ops = { .ip_output = out, .arg = &f };
 	struct dp_tcp_app app = { on_accept, on_data, NULL, on_close };
 	struct dp_tcp_cfg cfg;
 	uint64_t now = 1000000;

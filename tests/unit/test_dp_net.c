@@ -659,7 +659,7 @@ static struct dp_tcp_stack *make_stack(struct fix *f, struct tapp *a)
 {
 	static const struct dp_tcp_app app = { t_accept, t_data, NULL, t_close };
 	struct dp_tcp_cfg cfg;
-	struct dp_tcp_ops ops = { dp_net_ip_output, &f->net };
+	struct dp_tcp_ops ops = { .ip_output = dp_net_ip_output, .arg = &f->net };
 	dp_tcp_cfg_defaults(&cfg);
 	cfg.local_ip = OUR_IP;
 	cfg.max_conns = 64;

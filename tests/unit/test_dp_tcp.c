@@ -57,6 +57,8 @@ struct h {
 	uint32_t ciss, siss; /* client / server ISN */
 	uint16_t sport;
 	int flags;       /* options the client offered */
+	int limit_room;  /* 1: the output path reports `room` free frames */
+	uint32_t room;
 };
 
 /* ---- app callbacks ---- */
@@ -119,11 +121,18 @@ static void cap_output(void *arg, struct rte_mbuf *m)
 	h->out[h->nout++] = m;
 }
 
+static uint32_t cap_room(void *arg)
+{
+	const struct h *h = arg;
+
+	return h->limit_room ? h->room : UINT32_MAX;
+}
+
 /* ---- harness ---- */
 static void h_init(struct h *h, struct dp_tcp_cfg *cfg)
 {
 	struct dp_tcp_cfg d;
-	struct dp_tcp_ops ops = { cap_output, h };
+	struct dp_tcp_ops ops = { .ip_output = cap_output, .tx_room = cap_room, .arg = h };
 
 	memset(h, 0, sizeof(*h));
 	if (!cfg) {
@@ -1204,6 +1213,66 @@ static void test_zero_copy_send(void)
 	h_fini(&h);
 }
 
+/* A full output path holds data back (no drop, no retransmission needed),
+ * lets ACKs through, and dp_tcp_tx_resume() sends what waited, in order;
+ * a connection destroyed while waiting leaves the line. */
+static void test_tx_backpressure(void)
+{
+	struct h h;
+	struct oseg sa, o;
+	uint8_t want[3000], got[3000];
+	uint32_t n = 0;
+
+	h_init(&h, NULL);
+	handshake(&h, F_MSS, 1, 1460, 0, &sa);
+	h_drain(&h);
+	h.limit_room = 1;
+	h.room = DP_TCP_TX_RESERVE - 1;
+	struct rte_mbuf *p = payload(3000, 7);
+	pattern(want, 3000, 7);
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 3000), 3000);
+	CU_ASSERT_EQUAL(pending(&h), 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->tx_blocked, 1);
+	CU_ASSERT_EQUAL(dp_tcp_tx_resume(h.st), 0); /* still no room */
+	/* the peer's data is acknowledged all the same */
+	uint8_t d[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	csend(&h, 2, h.siss + 1, DP_TH_ACK | DP_TH_PSH, 65535, d, 10);
+	csend(&h, 12, h.siss + 1, DP_TH_ACK | DP_TH_PSH, 65535, d, 10);
+	if (!pending(&h))
+		tick(&h, 200000); /* a delayed ACK */
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.len, 0);
+	CU_ASSERT_EQUAL(o.ack, 22);
+	CU_ASSERT_EQUAL(pending(&h), 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->tx_blocked, 1); /* once in line */
+	/* room again: everything that waited goes, byte for byte */
+	h.room = 1000;
+	CU_ASSERT_EQUAL(dp_tcp_tx_resume(h.st), 1);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->tx_resumed, 1);
+	while (pending(&h)) {
+		CU_ASSERT_FATAL(pop(&h, &o));
+		CU_ASSERT_EQUAL(o.seq, h.siss + 1 + n);
+		CU_ASSERT_FATAL(n + o.len <= sizeof(got));
+		memcpy(got + n, o.data, o.len);
+		n += o.len;
+	}
+	CU_ASSERT_EQUAL(n, 3000);
+	CU_ASSERT_EQUAL(memcmp(got, want, 3000), 0);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->retransmits, 0);
+	csend(&h, 22, h.siss + 1 + 3000, DP_TH_ACK, 65535, NULL, 0);
+	/* blocked, then aborted: the line forgets it */
+	h.room = 0;
+	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 1000), 1000);
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->tx_blocked, 2);
+	dp_tcp_abort(h.app.conn);
+	h_drain(&h);
+	h.room = 1000;
+	CU_ASSERT_EQUAL(dp_tcp_tx_resume(h.st), 0);
+	CU_ASSERT_EQUAL(pending(&h), 0);
+	rte_pktmbuf_free(p);
+	h_fini(&h);
+}
+
 static void test_send_limits(void)
 {
 	struct h h;
@@ -2039,6 +2108,7 @@ int test_dp_tcp_register(void)
 	    !CU_add_test(s, "retransmit never past snd_max", test_retransmit_never_past_snd_max) ||
 	    !CU_add_test(s, "acceptability and ack seq", test_acceptability_and_ack_seq) ||
 	    !CU_add_test(s, "zero-copy send", test_zero_copy_send) ||
+	    !CU_add_test(s, "tx backpressure", test_tx_backpressure) ||
 	    !CU_add_test(s, "send limits", test_send_limits) ||
 	    !CU_add_test(s, "ooo queue", test_ooo_queue) ||
 	    !CU_add_test(s, "malformed", test_malformed) ||
