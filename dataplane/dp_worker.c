@@ -20,6 +20,7 @@
 #define HDR_DATAROOM 256          /* TCP/IP headers + L2 headroom */
 #define POOL_CACHE 256
 #define IDLE_SPINS 256            /* empty polls before the first sleep */
+#define RX_BURSTS_MAX 8           /* data port bursts taken per loop while full */
 #define IDLE_FIRST_SLEEP_US 8
 #define ARP_TICK_US 1000
 
@@ -345,7 +346,10 @@ static unsigned worker_poll(struct dp_worker *w, uint64_t now)
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned n, work = 0;
 
-	if (w->rxq != DP_PORT_NONE) {
+	/* A full burst means more is waiting: a loop that also ran a fan-out
+	 * round to thousands of viewers takes up to RX_BURSTS_MAX bursts, or
+	 * their ACKs back up in the port's ring and are lost there. */
+	for (unsigned b = 0; w->rxq != DP_PORT_NONE && b < RX_BURSTS_MAX; b++) {
 		n = rte_eth_rx_burst(w->app->port, w->rxq, pkts, DP_BURST);
 		for (unsigned i = 0; i < n; i++) {
 			if (i + 1 < n)
@@ -353,6 +357,8 @@ static unsigned worker_poll(struct dp_worker *w, uint64_t now)
 			dp_net_rx(&w->net, pkts[i], now);
 		}
 		work += n;
+		if (n < DP_BURST)
+			break;
 	}
 	n = rte_ring_dequeue_burst(w->ring, (void **)pkts, DP_BURST, NULL);
 	for (unsigned i = 0; i < n; i++)

@@ -103,11 +103,11 @@ uint16_t sw_net_flush(struct sw_net *n)
 
 	for (int k = 0; k < TX_RETRIES && sent < n->ntx; k++)
 		sent += rte_eth_tx_burst(n->cfg.port_id, 0, n->tx + sent, n->ntx - sent);
-	for (uint16_t k = sent; k < n->ntx; k++)
-		rte_pktmbuf_free(n->tx[k]);
+	/* What the port did not take waits for the next flush (a SYN or a
+	 * command lost here would cost its sender a timeout). */
+	memmove(n->tx, n->tx + sent, sizeof(n->tx[0]) * (size_t)(n->ntx - sent));
+	n->ntx = (uint16_t)(n->ntx - sent);
 	n->st.tx_pkts += sent;
-	n->st.tx_drops += n->ntx - sent;
-	n->ntx = 0;
 	return sent;
 }
 
@@ -126,8 +126,13 @@ static struct rte_mbuf *frame_alloc(struct sw_net *n, uint16_t len)
 
 static void queue(struct sw_net *n, struct rte_mbuf *m)
 {
-	if (n->ntx == SW_NET_BURST)
+	if (n->ntx == SW_NET_TXQ)
 		sw_net_flush(n);
+	if (n->ntx == SW_NET_TXQ) {
+		rte_pktmbuf_free(m); /* the port has taken nothing for a while */
+		n->st.tx_drops++;
+		return;
+	}
 	n->tx[n->ntx++] = m;
 }
 

@@ -8,9 +8,10 @@
  *
  * Ownership: every received mbuf is freed here; sw_net_rx() hands parsed
  * segments to a callback whose payload pointer is valid during the call.
- * Built segments are queued in a TX batch; sw_net_flush() sends it, and
- * frames the port does not take are retried briefly, then dropped (TCP
- * retransmits) and counted.
+ * Built segments are queued (up to SW_NET_TXQ); sw_net_flush() sends
+ * them, frames the port does not take stay queued for the next flush, and
+ * only a frame arriving at a full queue is dropped (TCP retransmits) and
+ * counted.
  */
 #ifndef SW_NET_H
 #define SW_NET_H
@@ -24,6 +25,7 @@
 #include "swarm/sw_tcp.h"
 
 #define SW_NET_BURST 64
+#define SW_NET_TXQ 4096 /* frames held while the port pushes back */
 #define SW_NET_SCRATCH 9216  /* largest frame linearised from a chain */
 
 struct sw_net_cfg {
@@ -61,7 +63,7 @@ struct sw_net {
 	int rmac_ok;
 	uint16_t ntx;
 	uint16_t rxq;           /* next RX queue to poll */
-	struct rte_mbuf *tx[SW_NET_BURST];
+	struct rte_mbuf *tx[SW_NET_TXQ];
 	struct sw_net_stats st;
 	uint8_t scratch[SW_NET_SCRATCH];
 };
