@@ -20,7 +20,7 @@
 #define HDR_DATAROOM 256          /* TCP/IP headers + L2 headroom */
 #define POOL_CACHE 256
 #define IDLE_SPINS 256            /* empty polls before the first sleep */
-#define RX_BURSTS_MAX 8           /* data port bursts taken per loop while full */
+#define RX_BURSTS_MAX 16          /* data port bursts taken per loop while full */
 #define IDLE_FIRST_SLEEP_US 8
 #define ARP_TICK_US 1000
 

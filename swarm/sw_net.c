@@ -84,8 +84,8 @@ void sw_net_fini(struct sw_net *n)
 	if (n->pool == NULL)
 		return;
 	sw_net_flush(n);
-	for (uint16_t k = 0; k < n->ntx; k++)
-		rte_pktmbuf_free(n->tx[k]);
+	for (uint32_t k = 0; k < n->ntx; k++)
+		rte_pktmbuf_free(n->tx[(n->txh + k) % SW_NET_TXQ]);
 	n->ntx = 0;
 	rte_eth_dev_stop(n->cfg.port_id);
 	rte_eth_dev_close(n->cfg.port_id);
@@ -99,16 +99,24 @@ void sw_net_fini(struct sw_net *n)
 
 uint16_t sw_net_flush(struct sw_net *n)
 {
-	uint16_t sent = 0;
+	uint32_t sent = 0;
 
-	for (int k = 0; k < TX_RETRIES && sent < n->ntx; k++)
-		sent += rte_eth_tx_burst(n->cfg.port_id, 0, n->tx + sent, n->ntx - sent);
-	/* What the port did not take waits for the next flush (a SYN or a
-	 * command lost here would cost its sender a timeout). */
-	memmove(n->tx, n->tx + sent, sizeof(n->tx[0]) * (size_t)(n->ntx - sent));
-	n->ntx = (uint16_t)(n->ntx - sent);
+	/* The queue is a ring: send up to its wrap, then from its start. What
+	 * the port does not take waits for the next flush (a SYN or a command
+	 * lost here would cost its sender a timeout). */
+	for (int k = 0; k < TX_RETRIES && n->ntx > 0; k++) {
+		uint32_t chunk = RTE_MIN(n->ntx, (uint32_t)SW_NET_TXQ - n->txh);
+		uint16_t want = (uint16_t)RTE_MIN(chunk, (uint32_t)UINT16_MAX);
+		uint16_t got = rte_eth_tx_burst(n->cfg.port_id, 0, n->tx + n->txh, want);
+
+		n->txh = (n->txh + got) % SW_NET_TXQ;
+		n->ntx -= got;
+		sent += got;
+		if (got == want && n->txh == 0 && n->ntx > 0)
+			k--; /* wrapped: the rest is a fresh burst, not a retry */
+	}
 	n->st.tx_pkts += sent;
-	return sent;
+	return (uint16_t)RTE_MIN(sent, (uint32_t)UINT16_MAX);
 }
 
 static struct rte_mbuf *frame_alloc(struct sw_net *n, uint16_t len)
@@ -133,7 +141,8 @@ static void queue(struct sw_net *n, struct rte_mbuf *m)
 		n->st.tx_drops++;
 		return;
 	}
-	n->tx[n->ntx++] = m;
+	n->tx[(n->txh + n->ntx) % SW_NET_TXQ] = m;
+	n->ntx++;
 }
 
 void sw_net_arp_fill(void *frame, uint16_t op, const struct rte_ether_addr *sha, uint32_t sip,

@@ -25,7 +25,7 @@
 #include "swarm/sw_tcp.h"
 
 #define SW_NET_BURST 64
-#define SW_NET_TXQ 4096 /* frames held while the port pushes back */
+#define SW_NET_TXQ 16384 /* frames held while the port pushes back */
 #define SW_NET_SCRATCH 9216  /* largest frame linearised from a chain */
 
 struct sw_net_cfg {
@@ -61,7 +61,7 @@ struct sw_net {
 	struct rte_mempool *pool;
 	struct rte_ether_addr lmac, rmac;
 	int rmac_ok;
-	uint16_t ntx;
+	uint32_t txh, ntx;      /* TX queue ring: first frame, frames queued */
 	uint16_t rxq;           /* next RX queue to poll */
 	struct rte_mbuf *tx[SW_NET_TXQ];
 	struct sw_net_stats st;

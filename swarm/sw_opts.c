@@ -56,6 +56,8 @@ static const struct opt_def defs[] = {
 	{ "queues", K_U32, OFF(nb_queues), 1, 64,
 	  "queue pairs on --ethdev, received from in turn: as many as the server's workers on memif (default 1)" },
 	{ "mbufs", K_U32, OFF(nb_mbufs), 1023, 1u << 22, "mbuf pool size (default 16383)" },
+	{ "viewers-csv", K_STR, OFF(viewers_csv), 0, 0,
+	  "write one line per viewer to this file (goodput, join, stalls, skips...)" },
 	{ "json", K_BOOL, OFF(json), 0, 1, "final summary as JSON (default 0)" },
 	{ "progress", K_BOOL, OFF(progress), 0, 1, "progress line on stderr each second (default 1)" },
 };
@@ -122,7 +124,8 @@ static int set_opt(const struct opt_def *d, struct sw_opts *o, const char *arg, 
 		*(uint32_t *)(base + d->off) = ntohl(a.s_addr);
 		return 0;
 	case K_STR: {
-		size_t cap = d->off == OFF(ref_path) ? sizeof(o->ref_path) : SW_NAME_MAX;
+		size_t cap = d->off == OFF(ref_path) ? sizeof(o->ref_path) :
+			     d->off == OFF(viewers_csv) ? sizeof(o->viewers_csv) : SW_NAME_MAX;
 		if (strlen(arg) >= cap || arg[0] == '\0')
 			return -EINVAL;
 		memcpy(base + d->off, arg, strlen(arg) + 1);

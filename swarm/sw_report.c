@@ -177,6 +177,35 @@ static void print_text(const struct sw_swarm *sw, const struct summary *s)
 	}
 }
 
+/* One CSV line per viewer, for what the summary's percentiles hide. */
+static int write_viewers_csv(const struct sw_swarm *sw, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "viewer,ip,port,ok,joined,failed,join_ms,goodput_mbps,realtime,bytes,"
+		   "stalls,max_gap_ms,skips,mismatches,rexmits,ooo_segs,lost_injected,policed\n");
+	for (uint32_t k = 0; k < sw->started; k++) {
+		const struct sw_viewer *v = &sw->v[k];
+		uint32_t ip = sw_net_viewer_ip(&sw->net, k);
+
+		fprintf(f, "%u,%u.%u.%u.%u,%u,%d,%d,%d,%.2f,%.3f,%.4f,%" PRIu64 ",%" PRIu64
+			   ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			   ",%" PRIu64 "\n",
+			k, ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff,
+			sw_net_viewer_port(&sw->net, k), viewer_ok(v), v->t_first_us != 0,
+			v->vstate == SW_V_FAILED,
+			v->t_first_us ? (double)(v->t_first_us - v->t_syn_us) / 1000 : -1.0,
+			viewer_mbps(v), viewer_rt(v), v->app_bytes, v->stalls, v->max_gap_us / 1000,
+			v->cur.skips, v->cur.mismatches + v->cur.cfg_mismatches + v->src_bad,
+			v->tcp.rexmits, v->tcp.ooo_segs, v->lost, v->policed);
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 int sw_swarm_report(struct sw_swarm *sw)
 {
 	struct summary s;
@@ -192,6 +221,8 @@ int sw_swarm_report(struct sw_swarm *sw)
 	summarise(sw, &s, join, gp);
 	free(join);
 	free(gp);
+	if (sw->o.viewers_csv[0] && write_viewers_csv(sw, sw->o.viewers_csv) != 0)
+		fprintf(stderr, "swarm: could not write %s\n", sw->o.viewers_csv);
 	if (sw->o.json)
 		print_json(sw, &s);
 	else

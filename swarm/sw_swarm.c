@@ -361,7 +361,7 @@ static void finish(struct sw_swarm *sw)
 		    v->vstate == SW_V_CONNECTING)
 			v->vstate = SW_V_CLOSED;
 		sw_tcp_abort(&v->tcp, sw->now_us, &tcp_ops, v);
-		if (sw->net.ntx == SW_NET_BURST)
+		if (sw->net.ntx >= SW_NET_BURST)
 			sw_net_flush(&sw->net);
 	}
 	sw_net_flush(&sw->net);
@@ -387,7 +387,7 @@ int sw_swarm_run(struct sw_swarm *sw, int (*quit)(void))
 		flush_acks(sw);
 		start_viewers(sw);
 		periodic(sw);
-		uint16_t t = sw->net.ntx;
+		uint32_t t = sw->net.ntx;
 		sw_net_flush(&sw->net);
 		uint64_t c1 = rte_get_tsc_cycles();
 		sw->loop_cyc += c1 - c0;

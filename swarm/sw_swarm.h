@@ -44,6 +44,7 @@ struct sw_opts {
 	uint32_t nb_queues;             /* queue pairs on port_id (RX polled in turn) */
 	char app[SW_NAME_MAX], stream[SW_NAME_MAX], tc_url[2 * SW_NAME_MAX];
 	char ref_path[256];            /* "" = live reference */
+	char viewers_csv[256];         /* "" = no per-viewer report */
 };
 
 /* Fill o with defaults and parse argv (the arguments after `--`).

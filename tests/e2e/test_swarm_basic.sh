@@ -57,7 +57,8 @@ sb_bg swarm ip netns exec $NS "$B/lifecast-swarm" -l 1 --no-huge -m 1024 \
 	--no-pci --file-prefix $PREFIX_SW --no-telemetry --log-level='*:error' \
 	--vdev "net_memif0,role=client,socket=$MEMIF,socket-abstract=no" \
 	--vdev net_tap0,iface=lcswpub0 -- --bridge 1 --queues "$WORKERS" --delay 5 --viewers "$N" --rate 100 \
-	--duration "$SECS" --app live --stream swarm --json 1 ${SW_EXTRA:-}
+	--duration "$SECS" --app live --stream swarm --json 1 --viewers-csv "$SB_TMP/viewers.csv" \
+	${SW_EXTRA:-}
 SW_PID=$SB_LAST_PID
 sb_pub_ns_up $NS lcswpub0 || fail "publisher TAP did not appear"
 sb_bg pub ip netns exec $NS ffmpeg -nostdin -v error -re -stream_loop -1 \
@@ -109,6 +110,23 @@ assert sum(conns) >= n, "connections %s < %d" % (conns, n)
 assert all(c > 0 for c in conns), "a worker carried no connection: %s" % conns
 assert all(0 < w["busy_cycles"] <= w["loop_cycles"] for w in pw), "busy cycles"
 assert d["total"]["mem_session_bytes"] >= n * 1024, "session memory"
+EOF
+# The per-viewer report: one line per viewer, agreeing with the summary.
+python3 - "$SB_TMP/viewers.csv" "$OUT" "$N" <<'EOF' || fail "per-viewer report"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+d = next(json.loads(l) for l in open(sys.argv[2]) if l.startswith("{"))
+n = int(sys.argv[3])
+assert len(rows) == n, "%d rows for %d viewers" % (len(rows), n)
+assert sum(int(r["ok"]) for r in rows) == d["ok"], "ok count"
+assert sum(int(r["bytes"]) for r in rows) == d["bytes"], "bytes"
+assert sum(int(r["stalls"]) for r in rows) == d["stalls"], "stalls"
+assert len({(r["ip"], r["port"]) for r in rows}) == n, "distinct endpoints"
+joins = sorted(float(r["join_ms"]) for r in rows if r["joined"] == "1")
+assert abs(joins[-1] - d["join_ms"]["max"]) < 0.01, "join max"
+assert all(float(r["goodput_mbps"]) > 0 for r in rows), "goodput"
+print("per-viewer report: %d rows, goodput %.3f..%.3f Mbit/s" % (len(rows),
+      min(float(r["goodput_mbps"]) for r in rows), max(float(r["goodput_mbps"]) for r in rows)))
 EOF
 echo "RESULT swarm_basic_workers workers=$WORKERS"
 echo PASS
