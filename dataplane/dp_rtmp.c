@@ -425,10 +425,7 @@ static void rtmp_data(void *arg, struct dp_tcp_conn *c, struct rte_mbuf *m)
 
 static void rtmp_writable(void *arg, struct dp_tcp_conn *c)
 {
-	struct dp_rsess *s = arg;
-
-	s->r->fan_dirty = 1;
-	dp_rsess_flush(s);
+	dp_rsess_flush(arg);
 }
 
 static void rtmp_close(void *arg, struct dp_tcp_conn *c, int reason)
@@ -824,22 +821,13 @@ unsigned dp_rtmp_poll(struct dp_rtmp *r, uint64_t now_us)
 		work = dp_msgq_flush(&r->evq, r->evt);
 	else
 		work = 0;
-	unsigned cmds = cmd_poll(r);
-
-	work += cmds;
-	if (cmds)
-		r->fan_dirty = 1; /* attach, detach, play: conservative */
+	work += cmd_poll(r);
 	work += dp_fan_rx(r);
+	work += dp_fan_schedule(r);
 	if (now_us - r->last_timer_us >= DP_RTMP_TIMER_US) {
 		r->last_timer_us = now_us;
 		dp_fan_timers(r);
 		dp_rtmp_snapshot(r);
-		r->fan_dirty = 1;
-	}
-	if (r->fan_dirty || now_us - r->last_round_us >= DP_FAN_IDLE_ROUND_US) {
-		r->fan_dirty = 0;
-		r->last_round_us = now_us;
-		work += dp_fan_schedule(r);
 	}
 	return work;
 }

@@ -108,7 +108,6 @@ static void pre_load(struct dp_rsess *s, const struct dp_view *v)
 /* Position a viewer at the view's GOP start, or wait for a keyframe. */
 static void viewer_start(struct dp_rsess *s, struct dp_lstream *ls)
 {
-	s->r->fan_dirty = 1;
 	s->need_start = 0;
 	pre_load(s, &ls->v);
 	if (ls->v.key_seq) {
@@ -127,7 +126,6 @@ static void viewer_skip_to(struct dp_rsess *s, struct dp_lstream *ls, uint64_t k
 	uint64_t dropped = to > from ? to - from : 0;
 
 	pre_load(s, &ls->v);
-	s->r->fan_dirty = 1;
 	s->cur_seq = key;
 	s->skips++;
 	ls->skips++;
@@ -278,11 +276,7 @@ unsigned dp_fan_schedule(struct dp_rtmp *r)
 	for (uint32_t k = 0; k < n && k < r->nviewers; k++) {
 		struct dp_rsess *s = r->viewers[(start + k) % r->nviewers];
 
-		uint32_t sent = viewer_pump(s, budget);
-
-		if (sent >= budget)
-			r->fan_dirty = 1; /* cut by the budget: more to send */
-		work += sent ? 1 : 0;
+		work += viewer_pump(s, budget) ? 1 : 0;
 	}
 	return work;
 }
@@ -458,7 +452,6 @@ static void ls_append(struct dp_rtmp *r, struct dp_lstream *ls, struct rte_mbuf 
 
 	if (dp_view_append(&ls->v, e) != 0)
 		return;
-	r->fan_dirty = 1;
 	if (ls->v.gaps != gaps)
 		r->st.log_gaps++;
 	if ((em->flags & DP_ENTRY_KEYFRAME) && ls->v.epoch_key_seq == em->seq)

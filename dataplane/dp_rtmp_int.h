@@ -89,7 +89,6 @@ struct dp_lstream {
 };
 
 #define DP_RTMP_TIMER_US 100000  /* slow-viewer and snapshot timers */
-#define DP_FAN_IDLE_ROUND_US 1000 /* fan-out round without a change, at most this apart */
 #define DP_RTMP_SNAPSHOT_WAIT_US 1000000
 /* Events waiting for room in the event ring (the main lcore is slow):
  * deferred in order instead of spinning; past the bound session events are
@@ -124,12 +123,6 @@ struct dp_rtmp {
 	struct dp_rsess **sess;      /* by idx */
 	struct dp_rsess **viewers;   /* attached viewers, dense */
 	uint32_t nviewers, rr;
-	/* Something a viewer may send has changed since the last fan-out round
-	 * (a log entry, a viewer started or skipped, TCP room, a round cut by
-	 * its budget): rounds scan every viewer, so without a change they run
-	 * only every DP_FAN_IDLE_ROUND_US, as a safety net. */
-	uint8_t fan_dirty;
-	uint64_t last_round_us;
 	struct dp_lstream *ls[DP_STREAMS_MAX];
 	uint64_t now_us, last_timer_us;
 	struct rtmp_amf0_node nodes[128]; /* scratch for metadata parsing */
