@@ -479,6 +479,9 @@ Reproduce with \`make bench\` (= \`bash scripts/bench.sh\`; BENCH_SECONDS=$SECS,
   Gbit = cores / delivered Gbit/s, lower is better; nginx/dp is the headline ratio. "swarm busy"
   is the DPDK generator's own busy-cycle share of CPU 1; for nginx, "CPU 1 busy" is all of CPU 1's
   non-idle time (player, its kernel network work and the publisher, /proc/stat).
+- Caveat on busy cycles: a worker iteration that scans its viewers and finds nothing to send is
+  idle by that definition, yet the scan visits every viewer (tens of microseconds at thousands of
+  viewers), so busy cores understate the worker's load at the top of the ladder.
 
 $REPORT
 <!-- bench-rtmp:end -->
