@@ -110,7 +110,7 @@ dp_run() {
 		SB_DP_MEM="--huge-dir $HUGE_MNT --single-file-segments -m 1024"
 	else
 		dprole="role=server,socket=$memif,socket-abstract=no"
-		swrole="role=client,rsize=${BENCH_COPY_RSIZE:-10},socket=$memif,socket-abstract=no"
+		swrole="role=client,rsize=${BENCH_COPY_RSIZE:-12},socket=$memif,socket-abstract=no"
 		SB_DP_MEM="--no-huge -m 1024"
 	fi
 	start_swarm() {
@@ -380,8 +380,8 @@ def sat(side, bad, rows_, genkey):
     elif r.get("cores", 0) >= 0.9:
         who = "the server's core (%.2f busy)" % r["cores"]
     else:
-        who = ("neither core saturated (server %.2f busy cores, generator %.0f %%): latency and "
-               "loss on the path, see the notes" % (r["cores"], r[genkey]))
+        who = ("not a saturated core by the counters (server %.2f busy cores, generator %.0f %%)"
+               % (r["cores"], r[genkey]))
     return "first failure at N=%d (%d/%d ok); the limit there was %s" % (bad, r["ok"], bad, who)
 P("- **Viewers sustained on one core**: lifecast-dp **%d**, nginx-rtmp **%d** (largest N where every "
   "viewer got >= 99 %% of the stream in real time with no mismatch). lifecast-dp: %s. nginx: %s." % (
@@ -410,7 +410,8 @@ if s2 and topn in dp:
 sc = one(rc) if rc else None
 if sc and topn in dp:
     d1 = dp[topn]
-    P("- **memif copy mode** at N=%d (dataplane as the copying memif server): %.3f Gbit/s, %.0f/%d ok, "
+    P("- **memif copy mode** at N=%d (dataplane as the copying memif server, 4096-slot rings as in "
+      "zero-copy): %.3f Gbit/s, %.0f/%d ok, "
       "%.3f busy cores, against %.3f busy cores as the zero-copy client in the ladder row (copy "
       "mode / zero-copy = %.2f)." % (topn, sc["gbps"], sc["ok"], topn, sc["cores"], d1["cores"],
       sc["cores"] / d1["cores"] if d1["cores"] > 0 else float("nan")))
