@@ -100,8 +100,9 @@ struct rte_ring *dp_rtmp_evt_ring(const struct dp_rtmp *r);
  * malformed or out of place (the session is reset and the reason logged). */
 const struct dp_rtmp_stats *dp_rtmp_stats(const struct dp_rtmp *r);
 
-/* Heap bytes held by the worker's open RTMP sessions (session state,
- * chunk-reader state and message reassembly buffers). */
+/* Heap bytes held by the worker's open RTMP sessions: session state and
+ * the chunk reader's stream table (reassembly buffers become shared log
+ * entries and are not counted). */
 uint64_t dp_rtmp_session_bytes(const struct dp_rtmp *r);
 
 /* Per stream fan-out counters of this worker, for the stats JSON. The

@@ -160,6 +160,7 @@ struct dp_tcp_stack {
 	struct dp_tcp_conn **wheel;
 	struct dp_tcp_conn *all;         /* every conn in the table */
 	TAILQ_HEAD(dp_tcp_blocked, dp_tcp_conn) blocked; /* stopped on a full TX buffer */
+	uint8_t tx_resuming;             /* inside dp_tcp_tx_resume */
 	uint64_t wheel_tick;             /* last tick processed */
 	struct dp_tcp_stats stats;
 	char name[RTE_MEMPOOL_NAMESIZE];

@@ -438,6 +438,15 @@ static int tx_full(const struct dp_tcp_stack *st)
 	return st->ops.tx_room && st->ops.tx_room(st->ops.arg) < DP_TCP_TX_RESERVE;
 }
 
+/* c must wait: no room, or others are already waiting for it (outside
+ * dp_tcp_tx_resume, which serves the line in order). */
+static int tx_must_wait(const struct dp_tcp_conn *c)
+{
+	const struct dp_tcp_stack *st = c->st;
+
+	return tx_full(st) || (!st->tx_resuming && !TAILQ_EMPTY(&st->blocked));
+}
+
 static void tx_block(struct dp_tcp_conn *c)
 {
 	if (c->tx_blocked)
@@ -451,6 +460,7 @@ unsigned dp_tcp_tx_resume(struct dp_tcp_stack *st)
 {
 	unsigned n = 0;
 
+	st->tx_resuming = 1;
 	while (!TAILQ_EMPTY(&st->blocked) && !tx_full(st)) {
 		struct dp_tcp_conn *c = TAILQ_FIRST(&st->blocked);
 
@@ -460,6 +470,7 @@ unsigned dp_tcp_tx_resume(struct dp_tcp_stack *st)
 		n++;
 		dp_tcp_output(c); /* may block it again, at the back of the line */
 	}
+	st->tx_resuming = 0;
 	return n;
 }
 
@@ -560,7 +571,7 @@ int dp_tcp_output(struct dp_tcp_conn *c)
 			uint32_t len = next_len(c, end);
 			if (!len)
 				break;
-			if (tx_full(c->st)) {
+			if (tx_must_wait(c)) {
 				tx_block(c);
 				break;
 			}

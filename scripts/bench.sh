@@ -172,11 +172,19 @@ if d is None:
 el, n = float(sys.argv[4]) - float(sys.argv[3]), int(sys.argv[5])
 busy = sum(b["busy_cycles"] - a["busy_cycles"] for a, b in zip(s0["per_worker"], s1["per_worker"]))
 cores = busy / s1["tsc_hz"] / el if el > 0 else float("nan")
+# Delivered goodput over the same steady-state window as the cores: new
+# payload bytes the dataplane's TCP sent (retransmissions excluded).
+t0, t1 = s0["total"], s1["total"]
+good = (t1["tcp_tx_payload_bytes"] - t1["tcp_retransmit_bytes"]) - \
+       (t0["tcp_tx_payload_bytes"] - t0["tcp_retransmit_bytes"])
+gbps = good * 8 / el / 1e9 if el > 0 else float("nan")
 mem = lambda s: s["total"]["mem_session_bytes"] + s["total"]["mem_buffer_bytes"]
-print("%.4f %d %d %.1f %.1f %.3f %.1f %d %d %.0f %.3f" % (d["gbps"], d["ok"], d["joined"],
+# per viewer: over the connections that came since the publisher-only sample
+conns = s0["total"]["tcp_conns"] - sb["total"]["tcp_conns"]
+print("%.4f %d %d %.1f %.1f %.3f %.1f %d %d %.0f %.3f" % (gbps, d["ok"], d["joined"],
       d["join_ms"]["p50"], d["join_ms"]["p99"], cores, d["generator_busy_pct"],
       d["mismatches"] + d["config_mismatches"], d["net"]["csum_errors"],
-      (mem(s0) - mem(sb)) / n, d["realtime"]["min"]))
+      (mem(s0) - mem(sb)) / conns if conns > 0 else float("nan"), d["realtime"]["min"]))
 EOF
 }
 
@@ -475,8 +483,9 @@ Reproduce with \`make bench\` (= \`bash scripts/bench.sh\`; BENCH_SECONDS=$SECS,
   load: \`build/tools/cp_rtmpplay\` (kernel sockets, epoll) on CPU 1, payloads checked against the FLV.
 - "ok" = viewers that got >= 99 % of the stream in real time with no mismatch. Ladder: a server that
   fails an N is not run at larger N; one bisection step follows.
-- dp busy cores = the worker's busy TSC cycles (iterations that did work, counted by the worker)
-  / TSC Hz / seconds; nginx cores = worker utime+stime + CPU 0 softirq (/proc/stat). Core-s per
+- dp Gbit/s and busy cores are measured over the same steady-state window (every viewer on):
+  new TCP payload bytes the dataplane sent, and the worker's busy TSC cycles (iterations that
+  did work, counted by the worker) / TSC Hz / seconds; nginx cores = worker utime+stime + CPU 0 softirq (/proc/stat). Core-s per
   Gbit = cores / delivered Gbit/s, lower is better; nginx/dp is the headline ratio. "swarm busy"
   is the DPDK generator's own busy-cycle share of CPU 1; for nginx, "CPU 1 busy" is all of CPU 1's
   non-idle time (player, its kernel network work and the publisher, /proc/stat).

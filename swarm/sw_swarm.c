@@ -387,8 +387,10 @@ int sw_swarm_run(struct sw_swarm *sw, int (*quit)(void))
 		flush_acks(sw);
 		start_viewers(sw);
 		periodic(sw);
-		uint32_t t = sw->net.ntx;
-		sw_net_flush(&sw->net);
+		/* Busy = received or sent something; frames the port keeps
+		 * refusing do not count, or a stalled server would look like a
+		 * saturated generator. */
+		uint16_t t = sw_net_flush(&sw->net);
 		uint64_t c1 = rte_get_tsc_cycles();
 		sw->loop_cyc += c1 - c0;
 		if (n || t) {

@@ -20,8 +20,11 @@ WORKERS=${SW_WORKERS:-1}
 NS=lcsw-basic${SW_TAG:-}
 PREFIX_DP=lc-swb-dp${SW_TAG:-}
 PREFIX_SW=lc-swb-sw${SW_TAG:-}
-LCORES=0@0,1@0
-[ "$WORKERS" = 2 ] && LCORES=0@0,1@0,2@1
+case "$WORKERS" in
+1) LCORES=0@0,1@0 ;;
+2) LCORES=0@0,1@0,2@1 ;;
+*) echo "SW_WORKERS: 1 or 2"; exit 2 ;;
+esac
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; tail -20 "$SB_TMP"/*.log 2>/dev/null; exit 1; }
@@ -63,9 +66,15 @@ SW_PID=$SB_LAST_PID
 sb_pub_ns_up $NS lcswpub0 || fail "publisher TAP did not appear"
 sb_bg pub ip netns exec $NS ffmpeg -nostdin -v error -re -stream_loop -1 \
 	-i "$STREAM" -c copy -f flv "rtmp://$SB_DP_ADDR:1935/live/swarm"
-# Every viewer joined (the rate is 100/s): the dataplane's own accounting.
-sleep $((5 + N / 100 + 3))
-sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/stats_mid.json"
+# The dataplane's own accounting once every viewer is connected (the rate
+# is 100/s after a 5 s delay), sampled while the run is still on.
+for ((k = 0; k < (5 + SECS) * 10; k++)); do
+	sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/stats_mid.json" 2>/dev/null
+	python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["total"]["tcp_conns"] >= int(sys.argv[2]) else 1)' \
+		"$SB_TMP/stats_mid.json" "$N" 2>/dev/null && break
+	sleep 0.1
+done
+sleep 1
 wait "$SW_PID"
 RC=$?
 OUT="$SB_TMP/swarm.log"
