@@ -451,7 +451,8 @@ if sl and dp_bad:
       if passed else "It failed too: the dataplane or the link is the limit there."))
     print("RESULT bench_rtmp_light_generator n=%d ok=%.0f gbps=%.4f" % (dp_bad, sl["ok"], sl["gbps"]), file=sys.stderr)
 deaths = [l for l in sys.argv[12].splitlines() if l.strip()]
-P("- **Dataplane exits during a run**: %s." % ("; ".join(deaths) if deaths else "none"))
+P("- **Dataplane exits during a run**: %s." % (("; ".join(deaths) + " (status 139 = SIGSEGV; with "
+  "SB_KEEP=1 the run's temporary directory keeps the core)") if deaths else "none"))
 print("RESULT bench_rtmp_dp_deaths=%d" % len(deaths), file=sys.stderr)
 print("\n".join(lines))
 EOF

@@ -126,8 +126,11 @@ sb_start_dp() {
 	# SB_DP_MEM: EAL memory options (hugepages for memif zero-copy).
 	# shellcheck disable=SC2086
 	# SB_DP_WRAP: a command to run the dataplane under (e.g. gdb -batch ...).
+	# It runs in $SB_TMP with core dumps on, so a crash leaves its core
+	# there (kept with SB_KEEP=1).
 	# shellcheck disable=SC2086
-	sb_bg "$name" ${SB_DP_WRAP:-} "$B/lifecast-dp" --lcores "$lcores" ${SB_DP_MEM:---no-huge -m 1024} --no-pci \
+	sb_bg "$name" bash -c 'cd "$1" && ulimit -c unlimited && shift && exec "$@"' _ "$SB_TMP" \
+		${SB_DP_WRAP:-} "$B/lifecast-dp" --lcores "$lcores" ${SB_DP_MEM:---no-huge -m 1024} --no-pci \
 		--file-prefix "$prefix" --vdev "net_memif0,$memif" --log-level='*:warning' -- -c "$conf"
 	SB_DP_PID=$SB_LAST_PID
 	for ((k = 0; k < 100; k++)); do
