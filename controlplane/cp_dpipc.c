@@ -842,16 +842,11 @@ int cp_dpipc_request_stats(struct cp_dpipc *d,
 
 static const char *rs_state_name(const struct rsess *rs)
 {
-	const struct cp_session *s = rs->sess;
 	if (rs->state == RS_CLOSING || rs->info.state == DP_IPC_SST_CLOSING)
 		return "closing";
-	if (rs->state == RS_HANDSHAKE || !s)
+	if (rs->state == RS_HANDSHAKE)
 		return "handshake";
-	if (s->role == CP_ROLE_PUBLISHER)
-		return "publishing";
-	if (s->role == CP_ROLE_VIEWER)
-		return s->stream && s->stream->live ? "playing" : "waiting";
-	return s->connected ? "connected" : "handshake-done";
+	return cp_session_state_name(rs->sess);
 }
 
 int cp_dpipc_foreach_session(struct cp_dpipc *d,

@@ -299,16 +299,9 @@ struct sess_walk {
 
 static const char *sess_state(const struct cp_conn_info *ci)
 {
-	const struct cp_session *s = ci->sess;
 	if (ci->closing)
 		return "closing";
-	if (!s)
-		return "handshake";
-	if (s->role == CP_ROLE_PUBLISHER)
-		return "publishing";
-	if (s->role == CP_ROLE_VIEWER)
-		return s->stream && s->stream->live ? "playing" : "waiting";
-	return s->connected ? "connected" : "handshake-done";
+	return cp_session_state_name(ci->sess);
 }
 
 static void tcp_info_json(json_t *o, int fd)

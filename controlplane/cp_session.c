@@ -574,6 +574,17 @@ int cp_session_on_message(struct cp_session *s, const struct rtmp_msg *m)
 	}
 }
 
+const char *cp_session_state_name(const struct cp_session *s)
+{
+	if (!s)
+		return "handshake";
+	if (s->role == CP_ROLE_PUBLISHER)
+		return "publishing";
+	if (s->role == CP_ROLE_VIEWER)
+		return s->stream && s->stream->live ? "playing" : "waiting";
+	return s->connected ? "connected" : "handshake-done";
+}
+
 void cp_session_viewer_event(struct cp_session *s, enum cp_viewer_event ev)
 {
 	if (s->closing || s->role != CP_ROLE_VIEWER || !s->stream)

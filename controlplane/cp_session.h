@@ -184,6 +184,11 @@ struct cp_session_restore {
  * publisher). */
 int cp_session_restore(struct cp_session *s, const struct cp_session_restore *r);
 
+/* What the operator sees of a session in `sessions`: "handshake" (NULL:
+ * no session yet), "publishing", "playing" / "waiting" (its stream is live
+ * or not), "connected" or "handshake-done". Closing is the transport's. */
+const char *cp_session_state_name(const struct cp_session *s);
+
 /* Forward a viewer event from the stream (LIVE, UNPUBLISHED) as onStatus. */
 void cp_session_viewer_event(struct cp_session *s, enum cp_viewer_event ev);
 
