@@ -38,10 +38,11 @@ struct stat_view {
 	X(tcp_conns) X(svc_conns) X(svc_refused) X(svc_bytes_echoed) X(svc_bytes_discarded) \
 	X(svc_bytes_sourced)
 
-/* Whole footprint of one mempool object: header, element, trailer. */
+/* Whole footprint of one mempool object (header, element, trailer), as
+ * the pool was laid out. */
 static uint64_t pool_obj_bytes(const struct rte_mempool *mp)
 {
-	return (uint64_t)mp->header_size + mp->elt_size + mp->trailer_size;
+	return rte_mempool_calc_obj_size(mp->elt_size, mp->flags, NULL);
 }
 
 static void view_worker(const struct dp_worker *w, int quitting, struct stat_view *v)

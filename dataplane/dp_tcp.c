@@ -696,7 +696,7 @@ uint64_t dp_tcp_conn_obj_bytes(const struct dp_tcp_stack *st)
 {
 	const struct rte_mempool *mp = st->conn_pool;
 
-	return (uint64_t)mp->header_size + mp->elt_size + mp->trailer_size;
+	return rte_mempool_calc_obj_size(mp->elt_size, mp->flags, NULL);
 }
 
 uint32_t dp_tcp_conn_count(const struct dp_tcp_stack *st)
