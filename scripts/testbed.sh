@@ -137,14 +137,21 @@ start_cp() {
 	fi
 	[ -x "$B/lifecast-cp" ] || { log "$B/lifecast-cp not built"; return 1; }
 	mkdir -p "$ARCHIVE_DIR"
+	# The log is appended to across restarts: only what this instance writes
+	# counts, or a restart would see its predecessor's lines.
+	local from
+	from=$(($(stat -c %s "$STATE/cp.log" 2>/dev/null || echo 0) + 1))
 	# shellcheck disable=SC2086
 	ip netns exec "$NODE_NS" "$B/lifecast-cp" -c "$conf" ${LC_CP_ARGS:-} \
 		</dev/null >>"$STATE/cp.log" 2>&1 9>&- &
 	pid=$!
 	echo "$pid" >"$STATE/cp.pid"
+	# Ready once the dataplane's sessions and streams are adopted (the resync
+	# follows the HELLO answer), so a caller can rely on them at once.
 	for i in $(seq 1 $((${LC_CP_WAIT:-10} * 10))); do
 		pid_alive "$pid" || { log "lifecast-cp exited during start-up"; tail -5 "$STATE/cp.log" >&2; return 1; }
-		grep -q "dataplane ready" "$STATE/cp.log" 2>/dev/null && { echo "CP_PID=$pid"; return 0; }
+		tail -c "+$from" "$STATE/cp.log" 2>/dev/null | grep -q "dataplane resync done" &&
+			{ echo "CP_PID=$pid"; return 0; }
 		sleep 0.1
 	done
 	log "lifecast-cp $pid did not reach the dataplane in ${LC_CP_WAIT:-10} s (RTMP unavailable)"

@@ -24,7 +24,10 @@ for s in "${suites[@]}"; do
   case $rc in
     0)  pass=$((pass+1)); echo "   PASS $name (${took}s)"; grep -E '^RESULT' "$log" | sed 's/^/   /' ;;
     77) skip=$((skip+1)); echo "   SKIP $name: $(tail -1 "$log")" ;;
-    *)  fail=$((fail+1)); failed+=("$name"); echo "   FAIL $name (rc=$rc, ${took}s); last lines of $log:"
+    *)  fail=$((fail+1)); failed+=("$name"); echo "   FAIL $name (rc=$rc, ${took}s)"
+        # The failed checks first: the log tail is mostly daemon logs.
+        grep -E '^(FAIL|CHECK FAILED|RESULT)' "$log" | head -40 | sed 's/^/   ! /'
+        echo "   last lines of $log:"
         tail -30 "$log" | sed 's/^/   | /' ;;
   esac
 done
