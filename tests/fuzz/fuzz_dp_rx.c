@@ -28,6 +28,7 @@
 #include "dataplane/dp_net.h"
 #include "dataplane/dp_services.h"
 #include "dataplane/dp_tcp.h"
+#include "tests/util_eal_rundir.h"
 
 #define OUR_IP RTE_BE32(0xc6120002)
 #define PEER_IP RTE_BE32(0xc6120001)
@@ -101,6 +102,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "EAL: %s\n", rte_strerror(rte_errno));
 		abort();
 	}
+	util_eal_rundir_remove_at_exit();
 	H.pool = rte_pktmbuf_pool_create("fuzz_pool", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					 SOCKET_ID_ANY);
 	if (!H.pool)

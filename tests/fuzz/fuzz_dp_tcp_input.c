@@ -25,6 +25,7 @@
 #include <rte_tcp.h>
 
 #include "dataplane/dp_tcp.h"
+#include "tests/util_eal_rundir.h"
 
 #define POOL_N 2047
 #define LIP RTE_BE32(0xc6120002)
@@ -109,6 +110,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "EAL: %s\n", rte_strerror(rte_errno));
 		abort();
 	}
+	util_eal_rundir_remove_at_exit();
 	if (!rte_pktmbuf_pool_create("fz_tcp_pool", POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				     SOCKET_ID_ANY))
 		abort();

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "tests/unit/util_dp_eal.h"
+#include "tests/util_eal_rundir.h"
 
 #define UTIL_DP_POOL_NAME "util_dp_pool"
 
@@ -25,8 +26,10 @@ int util_dp_eal_init(void)
 
 	if (rte_lcore_count() > 0) /* zero until the EAL is up */
 		return 0;
-	if (rte_eal_init(argc, argv) >= 0)
+	if (rte_eal_init(argc, argv) >= 0) {
+		util_eal_rundir_remove_at_exit();
 		return 0;
+	}
 	if (rte_errno == EALREADY)
 		return 0;
 	fprintf(stderr, "util_dp_eal_init: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
