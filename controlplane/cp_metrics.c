@@ -178,6 +178,9 @@ static void mgmt(struct tbuf *b, struct cp_mgmt *m)
 	    m->st.stream_stops);
 	one(b, "keys_changes_total", "counter", "stream keys added or revoked live",
 	    m->st.keys_changes);
+	one(b, "key_revoked_publishers_total", "counter",
+	    "publishers disconnected because their stream key was revoked or replaced",
+	    m->st.key_cuts);
 	one(b, "reloads_total", "counter", "configuration reloads", m->st.reloads);
 	one(b, "stream_keys", "gauge", "stream keys configured", m->env.keys->n);
 }

@@ -53,6 +53,7 @@ struct cp_mgmt_env {
 /* Counters of the management interface itself (also exported as metrics). */
 struct cp_mgmt_stats {
 	uint64_t requests, errors, kicks, stream_stops, keys_changes, reloads;
+	uint64_t key_cuts; /* publishers cut because their key was revoked/replaced */
 };
 
 /* Create the interface over env (copied; the pointers in it are borrowed)

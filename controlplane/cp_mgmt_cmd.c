@@ -479,32 +479,40 @@ static int stream_arg(struct cp_mgmt *m, json_t *req, struct cp_stream **out, ch
 	return 0;
 }
 
+uint64_t cp_mgmt_end_stream(struct cp_mgmt *m, struct cp_stream *st, const char *reason,
+			    int *ended)
+{
+	struct cp_engine *e = m->env.eng;
+	uint64_t id = st->id, sess = 0;
+	if (st->publisher) {
+		struct cp_session *p = st->publisher;
+		sess = p->id;
+		close_session(p, reason);
+	}
+	/* The publisher left: skip its grace period so viewers are told at once
+	 * (a reconnecting encoder would otherwise resume the stream). */
+	*ended = 0;
+	st = cp_registry_find_id(&e->reg, id);
+	if (st && !st->publisher) {
+		cp_stream_end_now(st);
+		cp_registry_tick(&e->reg, e->now_ms);
+		st = cp_registry_find_id(&e->reg, id);
+		*ended = !st || !st->live;
+	}
+	return sess;
+}
+
 int cp_mgmt_cmd_stream_stop(struct cp_mgmt *m, json_t *req, json_t **res, char *err, size_t n)
 {
 	struct cp_stream *st;
 	int rc = stream_arg(m, req, &st, err, n);
 	if (rc != 0)
 		return rc;
-	struct cp_engine *e = m->env.eng;
-	uint64_t id = st->id, sess = 0;
+	uint64_t id = st->id;
+	int ended;
 	cp_info("stream=%s/%s id=%llu stopped by operator", st->app, st->name,
 		(unsigned long long)id);
-	if (st->publisher) {
-		struct cp_session *p = st->publisher;
-		sess = p->id;
-		close_session(p, "stream stopped by operator");
-	}
-	/* The publisher left: skip its grace period so viewers are told at once
-	 * (a reconnecting encoder would otherwise resume the stream). */
-	int ended = 0;
-	st = cp_registry_find_id(&e->reg, id);
-	if (st && !st->publisher) {
-		st->unpublished_at = e->now_ms >= e->reg.lim.grace_ms ? e->now_ms - e->reg.lim.grace_ms
-									 : 0;
-		cp_registry_tick(&e->reg, e->now_ms);
-		st = cp_registry_find_id(&e->reg, id);
-		ended = !st || !st->live;
-	}
+	uint64_t sess = cp_mgmt_end_stream(m, st, "stream stopped by operator", &ended);
 	m->st.stream_stops++;
 	*res = json_pack("{s:I,s:I,s:b}", "stream_id", J(id), "publisher_session", J(sess),
 			 "ended", ended);

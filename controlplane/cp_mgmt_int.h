@@ -106,6 +106,17 @@ void cp_mgmt_dp_fini(struct cp_mgmt *m);
  * -errno with a message. */
 int cp_mgmt_reload_init(struct cp_mgmt *m, char *err, size_t errlen);
 
+/* Disconnect st's publisher (if any) with reason and end the stream without
+ * a grace period. Returns the publisher's session id (0: none); *ended is
+ * set when the stream is no longer live. st may be freed. */
+uint64_t cp_mgmt_end_stream(struct cp_mgmt *m, struct cp_stream *st, const char *reason,
+			    int *ended);
+
+/* After the stream keys changed: end every keyed stream whose publisher's
+ * key no longer belongs to the stream's channel (revoked or replaced).
+ * Returns an array of {"stream","publisher_session"} for the streams cut. */
+json_t *cp_mgmt_cut_stale_publishers(struct cp_mgmt *m);
+
 /* Parse "APP/NAME" into app and name. Returns 0 or -EINVAL. */
 int cp_mgmt_split_stream(const char *s, char *app, size_t acap, char *name, size_t ncap);
 

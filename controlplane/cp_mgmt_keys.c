@@ -11,6 +11,8 @@
 
 #include "controlplane/cp_log.h"
 #include "controlplane/cp_mgmt_int.h"
+#include "controlplane/cp_session.h"
+#include "controlplane/cp_stream.h"
 
 #define CONF_FILE_MAX (4u << 20)
 
@@ -286,6 +288,48 @@ static int apply_live(struct cp_mgmt *m, const char *channel, const char *secret
 	return 0;
 }
 
+/* A keyed stream's publisher whose key (the secret it published with) no
+ * longer names the stream's channel. Open apps key by session ("\001..."). */
+static int publisher_stale(const struct cp_keytab *keys, const struct cp_stream *st)
+{
+	if (!st->publisher || !st->live || st->pub_key[0] == '\001')
+		return 0;
+	const char *ch = cp_keytab_channel(keys, st->pub_key);
+	return !ch || strcmp(ch, st->name) != 0;
+}
+
+json_t *cp_mgmt_cut_stale_publishers(struct cp_mgmt *m)
+{
+	struct cp_registry *reg = &m->env.eng->reg;
+	json_t *cut = json_array();
+	size_t n = 0, cap = reg->nstreams;
+	uint64_t *ids = cap ? calloc(cap, sizeof(*ids)) : NULL;
+	if (cap && !ids) {
+		cp_warn("keys: out of memory: publishers of revoked keys stay connected");
+		return cut;
+	}
+	/* Ids first: ending one stream may free others from the registry. */
+	for (struct cp_stream *st = reg->streams; st && n < cap; st = st->next_in_reg)
+		if (publisher_stale(m->env.keys, st))
+			ids[n++] = st->id;
+	for (size_t i = 0; i < n; i++) {
+		struct cp_stream *st = cp_registry_find_id(reg, ids[i]);
+		if (!st || !publisher_stale(m->env.keys, st))
+			continue;
+		char name[CP_APP_NAME_MAX + CP_STREAM_NAME_MAX + 1];
+		snprintf(name, sizeof(name), "%s/%s", st->app, st->name);
+		int ended;
+		uint64_t sess = cp_mgmt_end_stream(m, st, "stream key revoked", &ended);
+		cp_info("stream=%s sess=%llu publisher cut: its stream key was revoked or replaced",
+			name, (unsigned long long)sess);
+		m->st.key_cuts++;
+		json_array_append_new(cut, json_pack("{s:s,s:I}", "stream", name,
+						     "publisher_session", (json_int_t)sess));
+	}
+	free(ids);
+	return cut;
+}
+
 static int key_args(json_t *req, const char **channel, const char **secret, char *err,
 		    size_t n)
 {
@@ -340,8 +384,9 @@ int cp_mgmt_cmd_keys_add(struct cp_mgmt *m, json_t *req, json_t **res, char *err
 		return rc;
 	m->st.keys_changes++;
 	cp_info("keys: channel %s %s by operator", channel, replaced ? "re-keyed" : "added");
-	*res = json_pack("{s:s,s:b,s:b}", "channel", channel, "replaced", replaced,
-			 "persisted", m->env.conf_path != NULL);
+	*res = json_pack("{s:s,s:b,s:b,s:o}", "channel", channel, "replaced", replaced,
+			 "persisted", m->env.conf_path != NULL, "publishers_cut",
+			 cp_mgmt_cut_stale_publishers(m));
 	return 0;
 }
 
@@ -367,6 +412,7 @@ int cp_mgmt_cmd_keys_revoke(struct cp_mgmt *m, json_t *req, json_t **res, char *
 		return rc;
 	m->st.keys_changes++;
 	cp_info("keys: channel %s revoked by operator", channel);
-	*res = json_pack("{s:s,s:b}", "channel", channel, "persisted", m->env.conf_path != NULL);
+	*res = json_pack("{s:s,s:b,s:o}", "channel", channel, "persisted",
+			 m->env.conf_path != NULL, "publishers_cut", cp_mgmt_cut_stale_publishers(m));
 	return 0;
 }

@@ -184,6 +184,7 @@ int cp_mgmt_cmd_reload(struct cp_mgmt *m, json_t *req, json_t **res, char *err, 
 	apply_archive(m, &na, &d);
 	diff_table(cp_mgmt_conf_keys, cp_mgmt_conf_nkeys, &m->conf, &nm, &m->conf, NULL, &d);
 	apply_keys(m, &nk, keys);
+	json_object_set_new(keys, "publishers_cut", cp_mgmt_cut_stale_publishers(m));
 	m->st.reloads++;
 	char *a = json_dumps(d.applied, JSON_COMPACT), *r = json_dumps(d.restart, JSON_COMPACT);
 	cp_info("reload: applied %s, restart needed for %s", a ? a : "?", r ? r : "?");

@@ -214,6 +214,12 @@ void cp_registry_tick(struct cp_registry *r, uint64_t now_ms)
 	}
 }
 
+void cp_stream_end_now(struct cp_stream *s)
+{
+	if (s->live && !s->publisher)
+		stream_end(s);
+}
+
 int cp_stream_publish(struct cp_stream *s, void *owner, const char *key, void **prev)
 {
 	*prev = NULL;

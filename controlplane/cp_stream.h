@@ -170,6 +170,10 @@ int cp_stream_publish(struct cp_stream *s, void *owner, const char *key, void **
  * current publisher (already replaced). With grace 0 the stream ends now. */
 void cp_stream_unpublish(struct cp_stream *s, void *owner, uint64_t now_ms);
 
+/* End a live stream that has no publisher now, skipping the rest of its
+ * grace period (viewers are told at once). Freed by the next tick if unused. */
+void cp_stream_end_now(struct cp_stream *s);
+
 /* Restore a stream that an earlier process left in its grace period (no
  * publisher, viewers waiting): live from now, ending at now_ms + grace
  * unless a publisher comes back. Reports live(1) when it was not live. */

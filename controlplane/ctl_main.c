@@ -148,8 +148,10 @@ static const struct ctl_cmd cmds[] = {
 	  b_stream_stop, ctl_print_message },
 	{ "keys list", "keys list\n  stream keys (secrets masked)", b_keys_list, ctl_print_keys },
 	{ "keys add", "keys add CHANNEL SECRET\n  add or re-key a channel; saved to lifecast.conf "
-	  "[keys] and applied live", b_keys_add, ctl_print_message },
-	{ "keys revoke", "keys revoke CHANNEL\n  remove a channel's key (file and live)",
+	  "[keys] and applied live (re-key: a publisher on the old key is cut)", b_keys_add,
+	  ctl_print_message },
+	{ "keys revoke", "keys revoke CHANNEL\n  remove a channel's key (file and live) and cut "
+	  "its live publisher",
 	  b_keys_revoke, ctl_print_message },
 	{ "archive list", "archive list [APP[/STREAM]]\n  recordings", b_archive_list,
 	  ctl_print_archive },

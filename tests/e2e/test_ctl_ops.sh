@@ -277,6 +277,23 @@ ctl --json status > "$W/s.json"
 jcheck "$W/s.json" "d['totals']['rejected_keys']==$rk0+1" "revoked key: publish refused (BadName), counted"
 grep -q "publish rejected: wrong stream key" "$W/cp.log" || fail "no BadName in the log"
 
+# ---- keys revoke of a live channel: its publisher is cut at once ----
+timeout 90 ffmpeg -nostdin -v error -re -i "$W/ref.flv" -c copy -f flv "$URL/secret-carol-9999" \
+  > "$W/pub3.log" 2>&1 &
+PUB3=$!; pids+=("$PUB3")
+live_carol() { ctl --json streams > "$W/st.json" 2>/dev/null && \
+  [ "$(jget "$W/st.json" "any(s['stream']=='live/carol' and s['live'] and s['bytes_in']>0 for s in d)")" = True ]; }
+wait_for 15 "live/carol live" live_carol
+carol_sess=$(jget "$W/st.json" "[s for s in d if s['stream']=='live/carol'][0]['publisher']['session']")
+ctl --json keys revoke carol > "$W/kr.json" || fail "keys revoke carol"
+jcheck "$W/kr.json" "d['publishers_cut']==[{'stream':'live/carol','publisher_session':$carol_sess}]" "keys revoke: live publisher of carol named as cut"
+ctl --json streams > "$W/st.json"; jcheck "$W/st.json" "not any(s['stream']=='live/carol' and s['live'] for s in d)" "keys revoke: live/carol ended at once"
+pub3_gone() { ! kill -0 "$PUB3" 2>/dev/null; }
+wait_for 10 "carol's publisher disconnected" pub3_gone
+ok "keys revoke: carol's ffmpeg publisher ended"
+curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" | grep -qx 'lifecast_key_revoked_publishers_total 1' \
+  && ok "metrics: key_revoked_publishers_total 1" || fail "key_revoked_publishers_total is not 1"
+
 # ---- archive repair ----
 wait_for 10 "segment closed" test -n "$(ls "$W"/archive/live/bob/*.flv 2>/dev/null)"
 seg=$(ls "$W"/archive/live/bob/*.flv | head -1)
@@ -312,9 +329,10 @@ t = json.load(open(sys.argv[2]))['totals']; x = json.load(open(sys.argv[3]))
 for k, v in [('lifecast_bytes_in_total', t['bytes_in']), ('lifecast_bytes_out_total', t['bytes_out']),
              ('lifecast_sessions_total', t['sessions_total']), ('lifecast_viewers', 0),
              ('lifecast_operator_kicks_total', 1), ('lifecast_operator_stream_stops_total', 1),
+             ('lifecast_key_revoked_publishers_total', 1),
              ('lifecast_refused_total{reason="draining"}', t['rejected_drain']),
              ('lifecast_refused_total{reason="stream_key"}', t['rejected_keys']),
-             ('lifecast_stream_keys', 2), ('lifecast_reloads_total', 2)]:
+             ('lifecast_stream_keys', 1), ('lifecast_reloads_total', 2)]:
     assert vals.get(k) == v, (k, vals.get(k), v)
 assert vals['lifecast_bytes_in_total'] == x['per_worker'][0]['bytes_in']
 PY

@@ -19,6 +19,8 @@
 #include "controlplane/cp_metrics.h"
 #include "controlplane/cp_mgmt.h"
 #include "controlplane/cp_mgmt_int.h"
+#include "controlplane/cp_session.h"
+#include "controlplane/cp_stream.h"
 
 /* ---- helpers ---- */
 
@@ -365,6 +367,101 @@ static void test_dispatch_keys(void)
 	fx_fini(&f);
 }
 
+/* A transport whose close unpublishes at once, as the real ones do. */
+static const char *fake_close_reason;
+static void fake_close(void *t, const char *reason)
+{
+	struct cp_session *s = t;
+	fake_close_reason = reason;
+	if (s->stream)
+		cp_stream_unpublish(s->stream, s, s->eng->now_ms);
+	s->stream = NULL;
+}
+static const struct cp_transport_ops fake_ops = { .close = fake_close };
+
+static void fake_publish(struct fx *f, struct cp_session *s, uint64_t id, const char *app,
+			 const char *name, const char *key)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->eng = &f->eng;
+	s->ops = &fake_ops;
+	s->t = s;
+	s->role = CP_ROLE_PUBLISHER;
+	s->stream = cp_registry_get(&f->eng.reg, app, name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s->stream);
+	void *prev = NULL;
+	CU_ASSERT_EQUAL_FATAL(cp_stream_publish(s->stream, s, key, &prev), 0);
+}
+
+static int stream_live(struct fx *f, const char *app, const char *name)
+{
+	struct cp_stream *st = cp_registry_find(&f->eng.reg, app, name);
+	return st && st->live;
+}
+
+/* Revoking or replacing a key cuts the publisher that used it and ends its
+ * stream; other keys' and open apps' publishers stay. */
+static void test_keys_cut_publishers(void)
+{
+	struct fx f;
+	fx_init(&f);
+	struct cp_session alice, open, alice2;
+	fake_publish(&f, &alice, 7, "live", "alice", "secret-alice-1234");
+	fake_publish(&f, &open, 8, "test", "x", "\001session-8");
+	/* A new channel's key cuts nobody. */
+	json_t *a = req(&f, "{\"cmd\":\"keys_add\",\"channel\":\"bob\",\"secret\":\"secret-bob-5678\"}");
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(result(a), "publishers_cut")), 0);
+	json_decref(a);
+	CU_ASSERT(stream_live(&f, "live", "alice") && stream_live(&f, "test", "x"));
+	/* Re-keying alice cuts the publisher on the old secret. */
+	fake_close_reason = NULL;
+	a = req(&f, "{\"cmd\":\"keys_add\",\"channel\":\"alice\",\"secret\":\"secret-alice-new1\"}");
+	json_t *cut = json_object_get(result(a), "publishers_cut");
+	CU_ASSERT_EQUAL(json_array_size(cut), 1);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(cut, 0), "stream")),
+			       "live/alice");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(cut, 0),
+							   "publisher_session")), 7);
+	json_decref(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fake_close_reason);
+	CU_ASSERT_STRING_EQUAL(fake_close_reason, "stream key revoked");
+	CU_ASSERT(!stream_live(&f, "live", "alice")); /* ended, no grace period */
+	CU_ASSERT(stream_live(&f, "test", "x"));
+	/* Back on the new key; revoking alice cuts it again. */
+	fake_publish(&f, &alice2, 9, "live", "alice", "secret-alice-new1");
+	a = req(&f, "{\"cmd\":\"keys_revoke\",\"channel\":\"alice\"}");
+	cut = json_object_get(result(a), "publishers_cut");
+	CU_ASSERT_EQUAL(json_array_size(cut), 1);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(cut, 0),
+							   "publisher_session")), 9);
+	json_decref(a);
+	CU_ASSERT(!stream_live(&f, "live", "alice"));
+	CU_ASSERT(stream_live(&f, "test", "x"));
+	/* A key removed by hand from the file: reload cuts its publisher. */
+	struct cp_session bob;
+	fake_publish(&f, &bob, 10, "live", "bob", "secret-bob-5678");
+	FILE *fp = fopen(f.t.conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("[rtmp]\napps = live:keyed test:open\n[keys]\ncarol = secret-carol-1\n", fp);
+	fclose(fp);
+	a = req(&f, "{\"cmd\":\"reload\"}");
+	cut = json_object_get(json_object_get(result(a), "keys"), "publishers_cut");
+	CU_ASSERT_EQUAL(json_array_size(cut), 1);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(cut, 0), "stream")),
+			       "live/bob");
+	json_decref(a);
+	CU_ASSERT(!stream_live(&f, "live", "bob"));
+	CU_ASSERT(stream_live(&f, "test", "x"));
+	char *text;
+	size_t len;
+	CU_ASSERT_EQUAL_FATAL(cp_metrics_render(f.m, &text, &len), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nlifecast_key_revoked_publishers_total 3\n"));
+	free(text);
+	cp_stream_unpublish(open.stream, &open, f.eng.now_ms);
+	fx_fini(&f);
+}
+
 static void test_reload(void)
 {
 	struct fx f;
@@ -567,6 +664,8 @@ int test_cp_mgmt_register(void)
 	    !CU_add_test(s, "dispatch: streams, bitrate, metrics", test_dispatch_streams) ||
 	    !CU_add_test(s, "metrics: label escaping", test_metrics_escape) ||
 	    !CU_add_test(s, "dispatch: keys", test_dispatch_keys) ||
+	    !CU_add_test(s, "keys: revoked or replaced keys cut their publishers",
+			 test_keys_cut_publishers) ||
 	    !CU_add_test(s, "dispatch: reload", test_reload) ||
 	    !CU_add_test(s, "keys rewrite: content", test_keys_rewrite) ||
 	    !CU_add_test(s, "keys rewrite: atomic", test_keys_rewrite_atomic) ||
