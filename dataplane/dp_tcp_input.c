@@ -468,12 +468,13 @@ static int fin_input(struct dp_tcp_conn *c)
 	}
 }
 
-static void arm_delack(struct dp_tcp_conn *c, uint32_t len)
+static void arm_delack(struct dp_tcp_conn *c)
 {
-	/* RFC 1122 / 5681: ACK at least every second full-sized segment. */
-	if (len >= dp_tcp_data_mss(c))
-		c->delack_segs++;
-	if (c->delack_segs >= 2) {
+	/* RFC 1122 / 5681: ACK at least every second full-sized segment,
+	 * counted in bytes (as Linux does): a sender writing small segments
+	 * (an encoder with Nagle off) is otherwise ACKed by the timer only and
+	 * held to a few segments per delayed-ACK period. */
+	if (c->rcv_nxt - c->last_ack_sent >= 2 * dp_tcp_data_mss(c)) {
 		c->ack_now = 1;
 		return;
 	}
@@ -560,7 +561,7 @@ static int data_input(struct dp_tcp_conn *c, struct dp_tcp_seg *s)
 		if (had_ooo)
 			c->ack_now = 1; /* filled a hole: ACK at once */
 		else
-			arm_delack(c, s->len);
+			arm_delack(c);
 	}
 	if (fin || (c->ooo_fin && c->ooo_fin_seq == c->rcv_nxt))
 		return fin_input(c);

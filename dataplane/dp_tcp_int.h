@@ -94,7 +94,7 @@ struct dp_tcp_conn {
 	uint8_t accepted;                /* on_accept said yes */
 	uint8_t fin_queued, fin_sent, fin_rcvd;
 	uint8_t want_writable, in_recovery;
-	uint8_t ack_now, delack_segs;
+	uint8_t ack_now;
 	uint8_t ooo_fin;                 /* a FIN seen at ooo_fin_seq */
 	uint8_t backoff, syn_retries, keep_sent;
 	uint16_t mss;                    /* send MSS, payload bytes w/o options */

@@ -280,7 +280,6 @@ static int xmit(struct dp_tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags
 		c->rcv_adv = edge;
 	c->last_ack_sent = c->rcv_nxt;
 	c->ack_now = 0;
-	c->delack_segs = 0;
 	c->t_delack = 0;
 	int rc = emit(c->st, &o);
 	return rc < 0 ? rc : (int)len;
@@ -326,6 +325,7 @@ int dp_tcp_send_synack(struct dp_tcp_conn *c)
 					 c->sack_ok, c->ts_ok, dp_tcp_ts_now(c->st),
 					 c->ts_recent);
 	c->rcv_adv = c->rcv_nxt + o.wnd;
+	c->last_ack_sent = c->rcv_nxt;
 	return emit(c->st, &o);
 }
 

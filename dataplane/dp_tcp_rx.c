@@ -200,6 +200,7 @@ static struct dp_tcp_conn *cookie_open(struct dp_tcp_stack *st, struct dp_tcp_li
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	c->rcv_adv = c->rcv_nxt + (st->cfg.rcv_wnd > 65535 ? 65535 : st->cfg.rcv_wnd);
+	c->last_ack_sent = c->rcv_nxt; /* the cookie's SYN-ACK acked up to here */
 	c->last_rx_us = st->now_us;
 	dp_tcp_set_state(c, DP_TCP_SYN_RECEIVED);
 	if (dp_tcp_conn_establish(c) < 0)

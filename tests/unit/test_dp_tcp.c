@@ -434,12 +434,19 @@ static void test_data_in_order_and_wrap(void)
 	}
 	CU_ASSERT_EQUAL(h.app.nrx, 3000);
 	CU_ASSERT_EQUAL(memcmp(h.app.rx, buf, 3000), 0);
-	/* Every 2nd full segment is not reached (1000 < mss): delayed ACK. */
-	CU_ASSERT_EQUAL(pending(&h), 0);
-	tick(&h, 41000);
+	/* 3000 bytes: two full-sized segments' worth (2 x 1460), ACKed at
+	 * once although no segment was full-sized. */
+	CU_ASSERT_EQUAL(pending(&h), 1);
 	CU_ASSERT_FATAL(pop(&h, &o));
 	CU_ASSERT_EQUAL(o.ack, h.ciss + 1 + 3000);
 	CU_ASSERT(dp_seq_lt(h.ciss, o.ack) && o.ack < h.ciss); /* wrapped */
+	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->delayed_acks, 0);
+	/* Less than that: the delayed-ACK timer. */
+	CU_ASSERT_EQUAL(csend(&h, seq, h.siss + 1, DP_TH_ACK, 65535, buf, 1000), 0);
+	CU_ASSERT_EQUAL(pending(&h), 0);
+	tick(&h, 41000);
+	CU_ASSERT_FATAL(pop(&h, &o));
+	CU_ASSERT_EQUAL(o.ack, h.ciss + 1 + 4000);
 	CU_ASSERT_EQUAL(dp_tcp_stats(h.st)->delayed_acks, 1);
 	h_fini(&h);
 }
@@ -1096,9 +1103,12 @@ static void test_acceptability_and_ack_seq(void)
 	CU_ASSERT_EQUAL(dp_tcp_send(h.app.conn, p, 0, 6000), 6000);
 	h_drain(&h);
 	/* The peer sends 4000 bytes, the last 1000 get lost on the way. */
-	for (uint32_t k = 0; k < 3; k++)
+	for (uint32_t k = 0; k < 2; k++)
 		csend(&h, 2 + 1000 * k, b, DP_TH_ACK, 65535, d, 1000);
-	dp_tcp_rcv_hold(h.app.conn, 3000); /* the app keeps it: window [3001, 4001) */
+	/* The app keeps it all; the third segment's ACK (two full-sized
+	 * segments' worth since the last) then offers [3001, 4001). */
+	dp_tcp_rcv_hold(h.app.conn, 3000);
+	csend(&h, 2 + 2000, b, DP_TH_ACK, 65535, d, 1000);
 	h_drain(&h);
 	uint64_t drops = dp_tcp_stats(h.st)->drop_out_of_window;
 	/* (1) its ACK of our first segment, seq = its snd_nxt = our right edge */
