@@ -137,14 +137,17 @@ static void print_json(const struct sw_swarm *sw, const struct summary *s)
 	       "\"tcp\":{\"rexmits\":%" PRIu64 ",\"ooo\":%" PRIu64 ",\"lost_injected\":%" PRIu64
 	       ",\"policed\":%" PRIu64 "},"
 	       "\"net\":{\"rx_pkts\":%" PRIu64 ",\"tx_pkts\":%" PRIu64 ",\"tx_drops\":%" PRIu64
-	       ",\"csum_errors\":%" PRIu64 ",\"rx_bad\":%" PRIu64 ",\"arp_replies\":%" PRIu64 "},"
+	       ",\"csum_errors\":%" PRIu64 ",\"rx_bad\":%" PRIu64 ",\"arp_replies\":%" PRIu64
+	       ",\"bridged_in\":%" PRIu64 ",\"bridged_out\":%" PRIu64 ",\"bridge_drops\":%" PRIu64
+	       "},"
 	       "\"generator_busy_pct\":%.1f}\n",
 	       sw->o.mode == SW_MODE_RTMP ? "rtmp" : "source", s->viewers, s->joined, s->failed,
 	       s->ok, s->secs, s->bytes, s->gbps, s->join_p50, s->join_p99, s->join_max, s->gp_min,
 	       s->gp_p50, s->gp_max, s->rt_min, s->rt_mean, s->mismatches, s->cfg_mismatches,
 	       s->skips, s->stalls, s->max_gap_ms, s->verified, s->unverified_viewers, sw->ref.n,
 	       s->rexmits, s->ooo, s->lost, s->policed, n->rx_pkts, n->tx_pkts, n->tx_drops,
-	       n->rx_csum_err, n->rx_bad, n->arp_replies, s->busy_pct);
+	       n->rx_csum_err, n->rx_bad, n->arp_replies, n->bridged_in, n->bridged_out,
+	       n->bridge_drops, s->busy_pct);
 }
 
 static void print_text(const struct sw_swarm *sw, const struct summary *s)
