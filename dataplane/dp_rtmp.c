@@ -420,12 +420,17 @@ static void rtmp_data(void *arg, struct dp_tcp_conn *c, struct rte_mbuf *m)
 	if (rc != 0) {
 		s->r->st.rtmp_errors++;
 		dp_rsess_reset(s, "protocol error");
+		return;
 	}
+	dp_fan_wake(s); /* replies it provoked went out first */
 }
 
 static void rtmp_writable(void *arg, struct dp_tcp_conn *c)
 {
-	dp_rsess_flush(arg);
+	struct dp_rsess *s = arg;
+
+	if (dp_rsess_flush(s) > 0)
+		dp_fan_wake(s);
 }
 
 static void rtmp_close(void *arg, struct dp_tcp_conn *c, int reason)
@@ -783,6 +788,8 @@ static void cmd_one(struct dp_rtmp *r, struct dp_cpmsg *m)
 	if (!s)
 		return; /* gone meanwhile: its SESSION_CLOSE is on its way */
 	rc = cmd_session(r, s, m);
+	if (rc == 0)
+		dp_fan_wake(s); /* its command bytes went first: media may follow */
 	if (rc == -EPIPE) {
 		/* The connection queued its FIN already: nothing can be sent,
 		 * the session is on its way out; not the control plane's fault. */
@@ -873,6 +880,7 @@ struct dp_rtmp *dp_rtmp_create(struct dp_worker *w, struct dp_rtmp_shared *sh)
 			r->ssnap->cap = cap;
 	}
 	r->viewers = calloc(r->max_sess, sizeof(*r->viewers));
+	TAILQ_INIT(&r->ready);
 	r->cmd = ring_make("rcmd", w->id, rs, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r->evt = ring_make("revt", w->id, rs, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r->fan = ring_make("rfan", w->id, rs, w->socket, RING_F_SC_DEQ);

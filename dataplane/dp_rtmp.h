@@ -55,7 +55,7 @@ void dp_rtmp_shared_free(struct dp_rtmp_shared *sh);
 	X(fanout_enqueued) X(fanout_dropped) X(fanout_received) X(archive_enqueued) \
 	X(archive_dropped) X(skips) X(skip_bytes) X(resets) X(stalls) X(log_gaps) \
 	X(republish_jumps) X(events_dropped) X(events_deferred) X(bad_cmds) X(cmd_errors) \
-	X(rtmp_errors) X(entries_lost)
+	X(rtmp_errors) X(entries_lost) X(fan_visits) X(fan_sweep_sends)
 
 struct dp_rtmp_stats {
 #define DP_RTMP_STAT_DECL(n) uint64_t n;
@@ -97,7 +97,10 @@ struct rte_ring *dp_rtmp_evt_ring(const struct dp_rtmp *r);
  * the part of it the chunk reader made. entries_lost: media messages that
  * could not become log entries (pool empty); viewers of the stream resume at
  * the next keyframe. cmd_errors: control-plane commands rejected as
- * malformed or out of place (the session is reset and the reason logged). */
+ * malformed or out of place (the session is reset and the reason logged).
+ * fan_visits: viewer visits of the fan-out scheduler; fan_sweep_sends:
+ * viewers that had something to send found only by the periodic safety
+ * sweep (a wake-up the scheduler missed; 0 when it is right). */
 const struct dp_rtmp_stats *dp_rtmp_stats(const struct dp_rtmp *r);
 
 /* Heap bytes held by the worker's open RTMP sessions: session state and

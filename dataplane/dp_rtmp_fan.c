@@ -36,6 +36,7 @@ static struct dp_lstream *ls_get(struct dp_rtmp *r, int32_t slot, uint64_t strea
 		return NULL;
 	}
 	ls->slot = (uint32_t)slot;
+	TAILQ_INIT(&ls->vlist);
 	r->ls[slot] = ls;
 	return ls;
 }
@@ -57,6 +58,51 @@ static void ls_maybe_free(struct dp_rtmp *r, struct dp_lstream *ls)
 	r->ls[ls->slot] = NULL;
 	dp_view_fini(&ls->v);
 	free(ls);
+}
+
+/* ---- ready list ---- */
+
+static void ready_push(struct dp_rtmp *r, struct dp_rsess *s)
+{
+	s->swept = 0; /* a real reason: not the sweep's find */
+	if (s->ready)
+		return;
+	s->ready = 1;
+	TAILQ_INSERT_TAIL(&r->ready, s, rlink);
+	r->nready++;
+}
+
+static void ready_del(struct dp_rtmp *r, struct dp_rsess *s)
+{
+	if (!s->ready)
+		return;
+	TAILQ_REMOVE(&r->ready, s, rlink);
+	r->nready--;
+	s->ready = 0;
+	s->swept = 0;
+}
+
+void dp_fan_wake(struct dp_rsess *s)
+{
+	if (s->vslot >= 0)
+		ready_push(s->r, s);
+}
+
+/* The stream's log changed: its viewers go ready at the next round (once,
+ * however many entries arrive before it). */
+static void ls_wake(struct dp_rtmp *r, struct dp_lstream *ls)
+{
+	struct dp_rsess *s;
+
+	if (ls->woken || !ls->nviewers)
+		return;
+	if (r->nwoken < DP_STREAMS_MAX) {
+		ls->woken = 1;
+		r->woken[r->nwoken++] = ls->slot;
+		return;
+	}
+	TAILQ_FOREACH(s, &ls->vlist, vlink) /* list full (views churned): now */
+		ready_push(r, s);
 }
 
 /* ---- viewer cursors ---- */
@@ -108,6 +154,7 @@ static void pre_load(struct dp_rsess *s, const struct dp_view *v)
 /* Position a viewer at the view's GOP start, or wait for a keyframe. */
 static void viewer_start(struct dp_rsess *s, struct dp_lstream *ls)
 {
+	ready_push(s->r, s);
 	s->need_start = 0;
 	pre_load(s, &ls->v);
 	if (ls->v.key_seq) {
@@ -166,15 +213,19 @@ static struct rte_mbuf *viewer_next(struct dp_rsess *s, struct dp_lstream *ls)
 				s->wait_key = 0;
 				pre_load(s, v);
 				s->cur_seq = key;
-				return NULL; /* preamble first */
+			} else {
+				viewer_skip_to(s, ls, key);
 			}
-			viewer_skip_to(s, ls, key);
-			return NULL;
+			if (s->npre)
+				return NULL; /* preamble first */
+			continue;
 		}
 		if (v->end_off - dp_view_offset(v, s->cur_seq) > c->rtmp_skip_backlog &&
 		    v->key_seq > s->cur_seq) {
 			viewer_skip_to(s, ls, v->key_seq);
-			return NULL;
+			if (s->npre)
+				return NULL;
+			continue;
 		}
 		m = dp_view_get(v, s->cur_seq);
 		if (m)
@@ -257,26 +308,53 @@ static uint32_t viewer_pump(struct dp_rsess *s, uint32_t budget)
 		}
 		sent += (uint32_t)rc;
 		if (s->cur)
-			break; /* partial: no space left */
+			break; /* partial: TCP space or the budget ran out */
 	}
+	/* Cut by the budget: more to send in the next round. Out of data,
+	 * TCP space or command bytes: a new entry or on_writable wakes it. */
+	if (sent >= budget)
+		ready_push(s->r, s);
 	return sent;
 }
 
 unsigned dp_fan_schedule(struct dp_rtmp *r)
 {
 	uint32_t budget = (uint32_t)r->w->app->conf.rtmp_send_budget;
-	uint32_t n = r->nviewers, start;
 	unsigned work = 0;
+	uint32_t n;
 
-	if (n == 0)
-		return 0;
-	/* Round robin from a rotating start so the first viewer of the
-	 * array is not always served first. */
-	start = r->rr++ % n;
-	for (uint32_t k = 0; k < n && k < r->nviewers; k++) {
-		struct dp_rsess *s = r->viewers[(start + k) % r->nviewers];
+	for (uint32_t i = 0; i < r->nwoken; i++) {
+		struct dp_lstream *ls = r->ls[r->woken[i]];
+		struct dp_rsess *s;
 
-		work += viewer_pump(s, budget) ? 1 : 0;
+		if (!ls || !ls->woken)
+			continue; /* freed meanwhile, or listed twice */
+		ls->woken = 0;
+		TAILQ_FOREACH(s, &ls->vlist, vlink)
+			ready_push(r, s);
+		/* Rotate so the same viewer is not always served first. */
+		s = TAILQ_FIRST(&ls->vlist);
+		if (s && TAILQ_NEXT(s, vlink)) {
+			TAILQ_REMOVE(&ls->vlist, s, vlink);
+			TAILQ_INSERT_TAIL(&ls->vlist, s, vlink);
+		}
+	}
+	r->nwoken = 0;
+	/* Viewers pushed during the round (budget cut) wait for the next one. */
+	n = r->nready;
+	while (n-- && !TAILQ_EMPTY(&r->ready)) {
+		struct dp_rsess *s = TAILQ_FIRST(&r->ready);
+		uint8_t swept = s->swept;
+		uint32_t sent;
+
+		ready_del(r, s);
+		r->st.fan_visits++;
+		sent = viewer_pump(s, budget); /* may reset (free) s */
+		if (sent) {
+			work++;
+			if (swept)
+				r->st.fan_sweep_sends++;
+		}
 	}
 	return work;
 }
@@ -325,8 +403,15 @@ void dp_fan_timers(struct dp_rtmp *r)
 		uint32_t before = r->nviewers;
 
 		viewer_check(s, r->now_us);
-		if (r->nviewers == before)
-			i++; /* a reset viewer was swapped out of slot i */
+		if (r->nviewers != before)
+			continue; /* a reset viewer was swapped out of slot i */
+		/* Safety sweep: every viewer is visited at least this often, so a
+		 * missed wake-up costs one timer period, and is counted. */
+		if (!s->ready) {
+			ready_push(r, s);
+			s->swept = 1;
+		}
+		i++;
 	}
 	for (uint32_t i = 0; i < DP_STREAMS_MAX; i++) {
 		struct dp_lstream *ls = r->ls[i];
@@ -452,6 +537,7 @@ static void ls_append(struct dp_rtmp *r, struct dp_lstream *ls, struct rte_mbuf 
 
 	if (dp_view_append(&ls->v, e) != 0)
 		return;
+	ls_wake(r, ls);
 	if (ls->v.gaps != gaps)
 		r->st.log_gaps++;
 	if ((em->flags & DP_ENTRY_KEYFRAME) && ls->v.epoch_key_seq == em->seq)
@@ -633,6 +719,7 @@ int dp_fan_attach(struct dp_rsess *s, int32_t slot, uint64_t stream, uint32_t ms
 	memset(s->have_seq, 0, sizeof(s->have_seq));
 	s->role = DP_IPC_ROLE_VIEWER;
 	ls->nviewers++;
+	TAILQ_INSERT_TAIL(&ls->vlist, s, vlink);
 	r->st.viewers++;
 	viewers_add(r, s);
 	/* Viewers read canonical bytes: their in chunk size must be ours. */
@@ -655,6 +742,7 @@ void dp_fan_detach(struct dp_rsess *s)
 	struct dp_lstream *ls = r->ls[s->vslot];
 
 	viewers_del(r, s);
+	ready_del(r, s);
 	pre_clear(s);
 	/* A message half sent stays referenced by TCP; dropping ours is safe,
 	 * but the rest of it will not be sent: the connection is going. */
@@ -663,6 +751,7 @@ void dp_fan_detach(struct dp_rsess *s)
 	s->cur_off = 0;
 	s->vslot = -1;
 	if (ls) {
+		TAILQ_REMOVE(&ls->vlist, s, vlink);
 		ls->nviewers--;
 		ls_maybe_free(r, ls);
 	}
@@ -698,6 +787,7 @@ void dp_fan_stream_end(struct dp_rtmp *r, int32_t slot)
 	if (ls->publisher)
 		return; /* republished meanwhile */
 	dp_view_clear(&ls->v);
+	ls_wake(r, ls);
 	ls_maybe_free(r, ls);
 }
 

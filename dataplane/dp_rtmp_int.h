@@ -4,6 +4,7 @@
 #define DP_RTMP_INT_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -72,6 +73,11 @@ struct dp_rsess {
 	uint64_t have_seq[DP_RS_PRE_MAX];
 	uint32_t last_una;
 	uint64_t stall_since_us;
+	/* fan-out scheduling: only viewers with a reason to send are visited */
+	TAILQ_ENTRY(dp_rsess) vlink;  /* in its stream's viewer list */
+	TAILQ_ENTRY(dp_rsess) rlink;  /* in the worker's ready list */
+	uint8_t ready;              /* in the ready list */
+	uint8_t swept;              /* put there by the safety sweep only */
 	/* counters */
 	uint64_t bytes_in, bytes_out, skips;
 };
@@ -85,6 +91,8 @@ struct dp_lstream {
 	int pending;                 /* waiting for a snapshot from the publisher's worker */
 	uint64_t pending_since_us;
 	uint32_t nviewers;
+	TAILQ_HEAD(, dp_rsess) vlist; /* its viewers on this worker */
+	uint8_t woken;               /* new entries: its viewers go ready */
 	uint64_t bytes_sent, skips, resets, skip_bytes;
 };
 
@@ -123,6 +131,14 @@ struct dp_rtmp {
 	struct dp_rsess **sess;      /* by idx */
 	struct dp_rsess **viewers;   /* attached viewers, dense */
 	uint32_t nviewers, rr;
+	/* Viewers to visit in the next fan-out round: woken by a new log
+	 * entry of their stream, TCP send space, a command, a start or a
+	 * round cut short by the send budget. Visiting every viewer each poll
+	 * loop instead costs a pass over thousands of sessions per loop. */
+	TAILQ_HEAD(, dp_rsess) ready;
+	uint32_t nready;
+	uint32_t woken[DP_STREAMS_MAX]; /* slots of streams with new entries */
+	uint32_t nwoken;
 	struct dp_lstream *ls[DP_STREAMS_MAX];
 	uint64_t now_us, last_timer_us;
 	struct rtmp_amf0_node nodes[128]; /* scratch for metadata parsing */
@@ -172,6 +188,9 @@ int dp_fan_publish(struct dp_rsess *s, int32_t slot, uint64_t stream, uint32_t m
 void dp_fan_unpublish(struct dp_rsess *s);
 int dp_fan_attach(struct dp_rsess *s, int32_t slot, uint64_t stream, uint32_t msid);
 void dp_fan_detach(struct dp_rsess *s);
+/* Viewer s may have something to send now (TCP space, a command's bytes
+ * went out): visit it in the next round. No-op for other sessions. */
+void dp_fan_wake(struct dp_rsess *s);
 void dp_fan_stream_end(struct dp_rtmp *r, int32_t slot);
 unsigned dp_fan_rx(struct dp_rtmp *r);
 unsigned dp_fan_schedule(struct dp_rtmp *r);

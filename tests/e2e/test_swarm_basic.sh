@@ -102,6 +102,17 @@ if [ -n "${SW_EXPECT_LOSS:-}" ]; then
 	echo "RESULT swarm_lossy lost_injected=$(J 'd["tcp"]["lost_injected"]') mismatches=0"
 fi
 [ $RC -eq 0 ] || fail "lifecast-swarm exited $RC"
+# The fan-out scheduler visits viewers that were woken; its periodic safety
+# sweep must never be what finds a viewer with something to send.
+sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/stats_end.json" 2>/dev/null || fail "dataplane stats at the end"
+python3 - "$SB_TMP/stats_end.json" "$N" <<'EOF' || fail "fan-out scheduler counters"
+import json, sys
+t, n = json.load(open(sys.argv[1]))["total"], int(sys.argv[2])
+print("RESULT swarm_fanout_sched visits=%d media_msgs_sent=%d sweep_sends=%d" % (
+      t["rtmp_fan_visits"], t["rtmp_media_msgs_sent"], t["rtmp_fan_sweep_sends"]))
+assert t["rtmp_fan_visits"] >= n, "fewer visits than viewers"
+assert t["rtmp_fan_sweep_sends"] == 0, "viewers found only by the safety sweep"
+EOF
 # Dataplane accounting while the viewers were on: each worker carried some
 # of them (2 workers: the software dispatch spreads connections), busy
 # cycles are a part of the loop cycles, and session memory covers at least
