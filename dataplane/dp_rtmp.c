@@ -191,6 +191,11 @@ int dp_rsess_flush(struct dp_rsess *s)
 
 	if (!s->txq)
 		goto empty;
+	/* A viewer's media message is half sent: command bytes would land in
+	 * the middle of its chunks. They wait until the message is out (the
+	 * fan-out's next visit finishes it, then flushes them). */
+	if (s->cur)
+		return 0;
 	left = s->txq->pkt_len - s->txq_off;
 	rc = left ? dp_tcp_send(s->conn, s->txq, s->txq_off, left) : 0;
 	if (rc == -EAGAIN)
@@ -429,7 +434,9 @@ static void rtmp_writable(void *arg, struct dp_tcp_conn *c)
 {
 	struct dp_rsess *s = arg;
 
-	if (dp_rsess_flush(s) > 0)
+	/* Not flushed (a media message in flight goes first): the visit
+	 * finishes the message, then flushes. */
+	if (dp_rsess_flush(s) >= 0)
 		dp_fan_wake(s);
 }
 

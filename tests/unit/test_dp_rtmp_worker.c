@@ -1312,6 +1312,59 @@ static void test_small_chunk_and_close(void)
 	fx_fini(&f);
 }
 
+/* A control-plane message for a viewer whose media message is half sent
+ * (its TCP send buffer, 16 KB here, holds part of a 40 KB keyframe) waits
+ * for the message to be out: its bytes never land inside the message's
+ * chunks, whatever frees the send buffer first. */
+static void test_cmd_behind_half_sent(void)
+{
+	static uint8_t big[40000];
+	static struct rmsg g[300];
+	static struct plog pl;
+	struct rtmp_chunk_reader rd;
+	struct fx f;
+	struct tcli *pub, *v;
+	uint8_t want[16];
+	size_t len;
+	int n, at = -1;
+
+	CU_ASSERT_EQUAL_FATAL(fx_init(&f, 1), 0);
+	cp_hello(&f);
+	pub = session(&f, 43200, NULL, 0);
+	publish_cmd(&f, pub);
+	publish_gop(&f, pub, &pl, 0, 0, 1, 1, 5);
+	v = session(&f, 43201, NULL, 0);
+	attach(&f, v);
+	pump(&f, 50);
+	size_t before = v->rxlen;
+	CU_ASSERT_FATAL(before > 0);
+	len = make_video(big, 1, 0, sizeof(big), 11);
+	publish_msg(&f, pub, &pl, 9, 200, 200, big, (uint32_t)len, 0, 1);
+	PUMP_UNTIL(&f, v->rxlen > before);
+	CU_ASSERT_FATAL(v->rxlen < before + len); /* half out */
+	cp_close(&f, v, 0x43); /* a message, then SESSION_CLOSE */
+	PUMP_UNTIL(&f, v->fin || v->rst);
+	pump(&f, 4);
+	CU_ASSERT(v->fin && !v->rst);
+	rtmp_chunk_reader_init(&rd, NULL, NULL, 128);
+	n = parse_all(v, &rd, g, 300);
+	for (int i = 0; i < n; i++)
+		if (g[i].type == 9 && g[i].len == len)
+			at = i;
+	CU_ASSERT_FATAL(at >= 0);
+	CU_ASSERT(memcmp(g[at].p, big, len) == 0);
+	pattern(want, sizeof(want), 0x43);
+	want[0] = 0x02;
+	CU_ASSERT_EQUAL_FATAL(n, at + 2); /* the keyframe, then the message */
+	CU_ASSERT_EQUAL(g[at + 1].type, 20);
+	CU_ASSERT(g[at + 1].len == sizeof(want) && memcmp(g[at + 1].p, want, sizeof(want)) == 0);
+	CU_ASSERT_EQUAL(ST(&f, 0, cmd_errors), 0);
+	rmsg_free(g, n);
+	rtmp_chunk_reader_fini(&rd);
+	plog_free(&pl);
+	fx_fini(&f);
+}
+
 /* Only the main lcore runs (the worker is busy elsewhere). */
 static void pump_main_only(struct fx *f, int rounds)
 {
@@ -1419,6 +1472,8 @@ int test_dp_rtmp_worker_register(void)
 			 test_one_worker) ||
 	    !CU_add_test(s, "two workers: snapshot and live by reference", test_two_workers) ||
 	    !CU_add_test(s, "rings full on both sides: no spin, nothing lost", test_rings_full) ||
+	    !CU_add_test(s, "control-plane message behind a half-sent media message",
+			 test_cmd_behind_half_sent) ||
 	    !CU_add_test(s, "chunk 128: short archive fragments; closing without RST",
 			 test_small_chunk_and_close))
 		return -1;
