@@ -470,6 +470,8 @@ static int fin_input(struct dp_tcp_conn *c)
 
 static void arm_delack(struct dp_tcp_conn *c)
 {
+	if (c->rcv_nxt == c->last_ack_sent)
+		return; /* the app's reply carried the ACK already */
 	/* RFC 1122 / 5681: ACK at least every second full-sized segment,
 	 * counted in bytes (as Linux does): a sender writing small segments
 	 * (an encoder with Nagle off) is otherwise ACKed by the timer only and
