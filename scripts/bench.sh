@@ -119,7 +119,7 @@ dp_run() {
 			--log-level='*:error' --vdev "net_memif0,$swrole" \
 			--vdev net_tap0,iface=lcswpub0 -- --bridge 1 --queues "$workers" --delay 6 \
 			--viewers "$n" --rate "$rate" --duration "$((SECS + ramp))" --app live --stream bench \
-			--json 1 --csum 1 --progress 0 ${BENCH_SWARM_ARGS:-}
+			--json 1 --csum 1 --progress 0 --linger 1 ${BENCH_SWARM_ARGS:-}
 		sw=$SB_LAST_PID
 	}
 	[ "$zc" = 1 ] && { start_swarm; sleep 0.5; }
@@ -127,7 +127,7 @@ dp_run() {
 		{ [ -n "$sw" ] && sb_stop "$sw"; echo "dataplane did not start" >&2; return 1; }
 	dp=$SB_DP_PID
 	sb_start_cp cp "$SB_TMP/lc.conf" 0 ||
-		{ [ -n "$sw" ] && sb_stop "$sw"; sb_stop "$dp"; echo "no control plane link" >&2; return 1; }
+		{ sb_stop "$dp"; [ -n "$sw" ] && sb_stop "$sw"; echo "no control plane link" >&2; return 1; }
 	cp=$SB_CP_PID
 	[ "$zc" = 1 ] || start_swarm
 	sb_pub_ns_up $NS lcswpub0
@@ -142,7 +142,7 @@ dp_run() {
 	sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/s0.json"
 	local t0 t1
 	t0=$(date +%s.%N)
-	wait "$sw"
+	sb_wait_report "$sw" "$SB_TMP/swarm.log" $((SECS + ramp + 60))
 	sb_stats "$SB_TMP/dp.sock" >"$SB_TMP/s1.json"
 	t1=$(date +%s.%N)
 	if ! kill -0 "$dp" 2>/dev/null; then
@@ -155,7 +155,8 @@ dp_run() {
 	out=$SB_TMP/swarm.log
 	cp "$out" "$SB_TMP/dp-$n-$workers-$zc.json"
 	for f in s_base s0 s1; do cp "$SB_TMP/$f.json" "$SB_TMP/dp-$n-$workers-$zc.$f.json"; done
-	sb_stop "$pub"; sb_stop "$cp"; sb_stop "$dp"
+	# The dataplane goes before the swarm lets its memif link down.
+	sb_stop "$pub"; sb_stop "$cp"; sb_stop "$dp"; sb_stop "$sw"
 	ip netns del $NS 2>/dev/null
 	python3 - "$out" "$SB_TMP" "$t0" "$t1" "$n" <<'EOF'
 import json, sys
@@ -490,9 +491,9 @@ Reproduce with \`make bench\` (= \`bash scripts/bench.sh\`; BENCH_SECONDS=$SECS,
   Gbit = cores / delivered Gbit/s, lower is better; nginx/dp is the headline ratio. "swarm busy"
   is the DPDK generator's own busy-cycle share of CPU 1; for nginx, "CPU 1 busy" is all of CPU 1's
   non-idle time (player, its kernel network work and the publisher, /proc/stat).
-- Caveat on busy cycles: a worker iteration that scans its viewers and finds nothing to send is
-  idle by that definition, yet the scan visits every viewer (tens of microseconds at thousands of
-  viewers), so busy cores understate the worker's load at the top of the ladder.
+- Busy cycles and idle iterations: the worker visits only viewers that have something to send
+  (a ready list), so an iteration with nothing to do costs a few hundred cycles and busy cores
+  track the worker's real load up to a saturated core (1.0).
 
 $REPORT
 <!-- bench-rtmp:end -->

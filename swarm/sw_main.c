@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -93,6 +94,17 @@ int main(int argc, char **argv)
 		goto out_net;
 	}
 	rc = sw_swarm_report(sw);
+	if (o.linger) {
+		/* A memif peer that disconnects unmaps the shared rings under
+		 * the other side's running TX (a crash in DPDK 22.11's PMD):
+		 * the server is stopped first, then this process. */
+		fflush(stdout);
+		fflush(stderr);
+		while (!quit_requested()) {
+			sw_net_drain(&sw->net);
+			rte_delay_us_sleep(1000);
+		}
+	}
 out_net:
 	sw_net_fini(&sw->net);
 out_sw:

@@ -102,6 +102,9 @@ int sw_net_tx_tcp(struct sw_net *n, uint32_t viewer, const struct sw_tcp_out *o)
 /* Send the queued TX batch. Returns the frames sent. */
 uint16_t sw_net_flush(struct sw_net *n);
 
+/* Receive and drop whatever waits on every queue and the bridge. */
+void sw_net_drain(struct sw_net *n);
+
 /* Viewer address (host order) and port. */
 static inline uint32_t sw_net_viewer_ip(const struct sw_net *n, uint32_t viewer)
 {

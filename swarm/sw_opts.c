@@ -60,6 +60,8 @@ static const struct opt_def defs[] = {
 	  "write one line per viewer to this file (goodput, join, stalls, skips...)" },
 	{ "json", K_BOOL, OFF(json), 0, 1, "final summary as JSON (default 0)" },
 	{ "progress", K_BOOL, OFF(progress), 0, 1, "progress line on stderr each second (default 1)" },
+	{ "linger", K_BOOL, OFF(linger), 0, 1,
+	  "after the summary keep the link up, dropping what arrives, until SIGINT/SIGTERM (default 0)" },
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 

@@ -35,7 +35,7 @@ struct sw_opts {
 	double delay_s;                /* wait before the first viewer connects */
 	double join_timeout_s;         /* SYN to media, else the viewer failed */
 	uint32_t ack_every, wscale, rwnd, mss;
-	int sack, timestamps, check_csum, digest, json, progress;
+	int sack, timestamps, check_csum, digest, json, progress, linger;
 	uint32_t loss_ppm;             /* receive-side drop probability */
 	uint32_t cap_kbps, cap_viewers; /* policer on the first cap_viewers */
 	uint32_t verify_every;         /* full verification of every k-th viewer */

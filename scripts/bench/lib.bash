@@ -43,6 +43,19 @@ sb_bg() {
 	SB_PIDS+=("$SB_LAST_PID")
 }
 
+# sb_wait_report PID LOG SECS: wait for the swarm's JSON summary in LOG (a
+# swarm run with --linger 1 keeps its memif link up after it, so the server
+# can be stopped first), or for PID to exit. 0 when the summary is there.
+sb_wait_report() {
+	local pid=$1 log=$2 secs=$3 k
+	for ((k = 0; k < secs * 10; k++)); do
+		grep -q '^{' "$log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^{' "$log" 2>/dev/null
+}
+
 # sb_stop PID: stop one process we started and wait for it.
 sb_stop() {
 	kill "$1" 2>/dev/null
