@@ -130,7 +130,7 @@ struct dp_rtmp {
 	uint32_t next_idx;
 	struct dp_rsess **sess;      /* by idx */
 	struct dp_rsess **viewers;   /* attached viewers, dense */
-	uint32_t nviewers, rr;
+	uint32_t nviewers;
 	/* Viewers to visit in the next fan-out round: woken by a new log
 	 * entry of their stream, TCP send space, a command, a start or a
 	 * round cut short by the send budget. Visiting every viewer each poll
