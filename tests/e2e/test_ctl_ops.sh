@@ -130,12 +130,16 @@ ctl --json keys list > "$W/k.json" || fail "keys list"
 jcheck "$W/k.json" "[k['channel'] for k in d['keys']]==['alice','bob'] and d['keys'][1]['secret']=='****5678' and d['persisted']" "keys list: both, masked"
 expect_rc 1 "keys add with another channel's secret" ctl keys add eve secret-bob-5678
 
-timeout 90 ffmpeg -nostdin -v error -re -i "$W/ref.flv" -c copy -f flv "$URL/secret-bob-5678" \
-  > "$W/pub.log" 2>&1 &
-PUB=$!; pids+=("$PUB")
-live_bob() { ctl --json streams > "$W/st.json" 2>/dev/null && \
-  [ "$(jget "$W/st.json" "any(s['stream']=='live/bob' and s['live'] and s['bitrate_bps']>0 for s in d)")" = True ]; }
-wait_for 15 "live/bob live with a bitrate" live_bob
+# publish_key SECRET LOG: ffmpeg publishes ref.flv with a stream key (PUB_PID).
+publish_key() {
+  timeout 90 ffmpeg -nostdin -v error -re -i "$W/ref.flv" -c copy -f flv "$URL/$1" > "$W/$2" 2>&1 &
+  PUB_PID=$!; pids+=("$PUB_PID")
+}
+# stream_live STREAM COND: `streams` shows STREAM live with COND (a Python test of s).
+stream_live() { ctl --json streams > "$W/st.json" 2>/dev/null && \
+  [ "$(jget "$W/st.json" "any(s['stream']=='$1' and s['live'] and $2 for s in d)")" = True ]; }
+publish_key secret-bob-5678 pub.log; PUB=$PUB_PID
+wait_for 15 "live/bob live with a bitrate" stream_live live/bob "s['bitrate_bps']>0"
 ok "publish with the added key works"
 sleep 3   # a full bitrate window
 ctl --json streams > "$W/st.json"
@@ -278,12 +282,8 @@ jcheck "$W/s.json" "d['totals']['rejected_keys']==$rk0+1" "revoked key: publish 
 grep -q "publish rejected: wrong stream key" "$W/cp.log" || fail "no BadName in the log"
 
 # ---- keys revoke of a live channel: its publisher is cut at once ----
-timeout 90 ffmpeg -nostdin -v error -re -i "$W/ref.flv" -c copy -f flv "$URL/secret-carol-9999" \
-  > "$W/pub3.log" 2>&1 &
-PUB3=$!; pids+=("$PUB3")
-live_carol() { ctl --json streams > "$W/st.json" 2>/dev/null && \
-  [ "$(jget "$W/st.json" "any(s['stream']=='live/carol' and s['live'] and s['bytes_in']>0 for s in d)")" = True ]; }
-wait_for 15 "live/carol live" live_carol
+publish_key secret-carol-9999 pub3.log; PUB3=$PUB_PID
+wait_for 15 "live/carol live" stream_live live/carol "s['bytes_in']>0"
 carol_sess=$(jget "$W/st.json" "[s for s in d if s['stream']=='live/carol'][0]['publisher']['session']")
 ctl --json keys revoke carol > "$W/kr.json" || fail "keys revoke carol"
 jcheck "$W/kr.json" "d['publishers_cut']==[{'stream':'live/carol','publisher_session':$carol_sess}]" "keys revoke: live publisher of carol named as cut"
