@@ -88,12 +88,25 @@ void dp_fan_wake(struct dp_rsess *s)
 		ready_push(s->r, s);
 }
 
+/* Every viewer of the stream goes ready; the list rotates so the same
+ * viewer is not always served first. */
+static void ls_ready_all(struct dp_rtmp *r, struct dp_lstream *ls)
+{
+	struct dp_rsess *s;
+
+	TAILQ_FOREACH(s, &ls->vlist, vlink)
+		ready_push(r, s);
+	s = TAILQ_FIRST(&ls->vlist);
+	if (s && TAILQ_NEXT(s, vlink)) {
+		TAILQ_REMOVE(&ls->vlist, s, vlink);
+		TAILQ_INSERT_TAIL(&ls->vlist, s, vlink);
+	}
+}
+
 /* The stream's log changed: its viewers go ready at the next round (once,
  * however many entries arrive before it). */
 static void ls_wake(struct dp_rtmp *r, struct dp_lstream *ls)
 {
-	struct dp_rsess *s;
-
 	if (ls->woken || !ls->nviewers)
 		return;
 	if (r->nwoken < DP_STREAMS_MAX) {
@@ -101,8 +114,7 @@ static void ls_wake(struct dp_rtmp *r, struct dp_lstream *ls)
 		r->woken[r->nwoken++] = ls->slot;
 		return;
 	}
-	TAILQ_FOREACH(s, &ls->vlist, vlink) /* list full (views churned): now */
-		ready_push(r, s);
+	ls_ready_all(r, ls); /* list full (views churned): now */
 }
 
 /* ---- viewer cursors ---- */
@@ -325,19 +337,11 @@ unsigned dp_fan_schedule(struct dp_rtmp *r)
 
 	for (uint32_t i = 0; i < r->nwoken; i++) {
 		struct dp_lstream *ls = r->ls[r->woken[i]];
-		struct dp_rsess *s;
 
 		if (!ls || !ls->woken)
 			continue; /* freed meanwhile, or listed twice */
 		ls->woken = 0;
-		TAILQ_FOREACH(s, &ls->vlist, vlink)
-			ready_push(r, s);
-		/* Rotate so the same viewer is not always served first. */
-		s = TAILQ_FIRST(&ls->vlist);
-		if (s && TAILQ_NEXT(s, vlink)) {
-			TAILQ_REMOVE(&ls->vlist, s, vlink);
-			TAILQ_INSERT_TAIL(&ls->vlist, s, vlink);
-		}
+		ls_ready_all(r, ls);
 	}
 	r->nwoken = 0;
 	/* Viewers pushed during the round (budget cut) wait for the next one. */
