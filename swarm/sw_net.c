@@ -371,17 +371,21 @@ uint16_t sw_net_rx(struct sw_net *n, sw_net_rx_fn fn, void *ctx)
 	return nb;
 }
 
-void sw_net_drain(struct sw_net *n)
+static void rx_drop(uint16_t port, uint16_t queue)
 {
 	struct rte_mbuf *pkts[SW_NET_BURST];
 	uint16_t nb;
 
+	while ((nb = rte_eth_rx_burst(port, queue, pkts, SW_NET_BURST)) > 0)
+		rte_pktmbuf_free_bulk(pkts, nb);
+}
+
+void sw_net_drain(struct sw_net *n)
+{
 	for (uint16_t q = 0; q < n->cfg.nb_queues; q++)
-		while ((nb = rte_eth_rx_burst(n->cfg.port_id, q, pkts, SW_NET_BURST)) > 0)
-			rte_pktmbuf_free_bulk(pkts, nb);
+		rx_drop(n->cfg.port_id, q);
 	if (n->cfg.bridge_port != SW_NET_NO_BRIDGE)
-		while ((nb = rte_eth_rx_burst(n->cfg.bridge_port, 0, pkts, SW_NET_BURST)) > 0)
-			rte_pktmbuf_free_bulk(pkts, nb);
+		rx_drop(n->cfg.bridge_port, 0);
 }
 
 int sw_net_tx_tcp(struct sw_net *n, uint32_t viewer, const struct sw_tcp_out *o)
